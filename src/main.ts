@@ -1,0 +1,47 @@
+// `npm start`: serve the API until SIGINT/SIGTERM.
+import { ConfigError, loadConfig } from "./config/config.js";
+import { startServer } from "./server/app.js";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = await startServer(config);
+  server.logger.info({ url: server.url }, "backend-hub is serving");
+  process.stdout.write(`\nbackend-hub is serving GraphQL at ${server.url}\n`);
+  if (server.adminToken) {
+    process.stdout.write(
+      config.ADMIN_TOKEN
+        ? "Created the admin user with the token from ADMIN_TOKEN.\n"
+        : `Created the admin user. Its API token (shown only this once):\n\n  ${server.adminToken}\n\n` +
+            `Use it as: curl -H 'Authorization: Bearer <token>' -H 'content-type: application/json' -d '{"query":"{ me { name } }"}' ${server.url}\n`,
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.info({ signal }, "shutting down");
+    server.close().then(
+      () => process.exit(0),
+      (error) => {
+        server.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error) => {
+  process.stderr.write(`backend-hub failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

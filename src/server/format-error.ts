@@ -1,0 +1,47 @@
+// The one place that decides what an error looks like to a client. Known, coded errors pass
+// through; anything else is masked as INTERNAL_SERVER_ERROR with a correlation id that also
+// appears in the log line holding the details. Stack traces only with DEBUG_ERRORS.
+import { randomUUID } from "node:crypto";
+import { unwrapResolverError } from "@apollo/server/errors";
+import type { GraphQLFormattedError } from "graphql";
+import { ErrorCode } from "../errors/codes.js";
+import type { Logger } from "../logging/logger.js";
+import { isDatabaseUnavailable } from "../db/availability.js";
+
+/** Codes whose messages were written for clients. */
+const CLIENT_SAFE_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+  "INTROSPECTION_DISABLED",
+  "MAX_RECURSIVE_SELECTIONS_EXCEEDED",
+]);
+
+export function createFormatError(logger: Logger, debug: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    const { stacktrace, ...extensions } = formatted.extensions ?? {};
+    if (typeof code === "string" && CLIENT_SAFE_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      return { ...formatted, extensions: debug ? formatted.extensions : extensions };
+    }
+    if (isDatabaseUnavailable(original)) {
+      return {
+        message: "The service is temporarily unavailable (its database cannot be reached); retry shortly.",
+        path: formatted.path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
+    }
+    const correlationId = randomUUID();
+    logger.error({ err: original, correlationId, path: formatted.path }, "unexpected error");
+    return {
+      message: `Internal server error (correlation id ${correlationId}).`,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId, ...(debug ? { stacktrace } : {}) },
+    };
+  };
+}

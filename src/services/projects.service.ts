@@ -1,0 +1,133 @@
+import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
+import type { ProjectRole } from "../generated/prisma/enums.js";
+import type { Project } from "../generated/prisma/client.js";
+import type { PrismaClient } from "../db/prisma.js";
+import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "./pagination.js";
+import { assertRole, ProjectAccessService, type ProjectAccess } from "./project-access.js";
+import { isUniqueViolation } from "./prisma-errors.js";
+import { checkSlug, checkText, compact, isUuid, notFound } from "./validation.js";
+
+export interface ProjectResult {
+  project?: Project;
+  userErrors: UserErrorData[];
+}
+
+const PROJECT_NOT_FOUND = (field = ["id"]) => notFound(field, "Project");
+const nameTaken = (name: string): UserErrorData => ({
+  code: UserErrorCode.NAME_TAKEN,
+  message: `A project named "${name}" already exists.`,
+  field: ["input", "name"],
+});
+
+export class ProjectsService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly access: ProjectAccessService,
+  ) {}
+
+  /** Projects the caller is a member of (a global admin sees all), oldest first. */
+  async list(viewer: Viewer, first?: number | null, after?: string | null): Promise<Page<Project>> {
+    const request = pageRequest(first, after);
+    const visible = isGlobalAdmin(viewer) ? {} : { members: { some: { userId: viewer.userId } } };
+    const rows = await this.prisma.project.findMany({
+      where: { AND: [visible, afterKey(request.after)] },
+      orderBy: keysetOrder,
+      take: request.take,
+    });
+    return toPage(rows, request);
+  }
+
+  async get(viewer: Viewer, by: { id?: string | null; name?: string | null }): Promise<ProjectAccess | null> {
+    if (by.id) return this.access.find(viewer, by.id);
+    if (!by.name) return null;
+    const project = await this.prisma.project.findUnique({ where: { name: by.name } });
+    return project ? this.access.find(viewer, project.id) : null;
+  }
+
+  async create(viewer: Viewer, input: { name: string; description?: string | null }): Promise<ProjectResult> {
+    const userErrors = compact([checkSlug(input.name, ["input", "name"], "Project name"), checkText(input.description, ["input", "description"], 1000, "Description")]);
+    if (userErrors.length) return { userErrors };
+    try {
+      const project = await this.prisma.project.create({
+        data: { name: input.name, description: input.description ?? null, members: { create: { userId: viewer.userId, role: "ADMIN" } } },
+      });
+      return { project, userErrors: [] };
+    } catch (error) {
+      if (isUniqueViolation(error)) return { userErrors: [nameTaken(input.name)] };
+      throw error;
+    }
+  }
+
+  async update(viewer: Viewer, id: string, input: { name?: string | null; description?: string | null }): Promise<ProjectResult> {
+    const access = await this.access.require(viewer, id, "ADMIN");
+    if (!access) return { userErrors: [PROJECT_NOT_FOUND()] };
+    const userErrors = compact([
+      input.name != null ? checkSlug(input.name, ["input", "name"], "Project name") : undefined,
+      checkText(input.description, ["input", "description"], 1000, "Description"),
+    ]);
+    if (userErrors.length) return { userErrors };
+    try {
+      const project = await this.prisma.project.update({
+        where: { id },
+        data: { ...(input.name != null ? { name: input.name } : {}), ...(input.description !== undefined ? { description: input.description } : {}) },
+      });
+      return { project, userErrors: [] };
+    } catch (error) {
+      if (isUniqueViolation(error)) return { userErrors: [nameTaken(input.name ?? "")] };
+      throw error;
+    }
+  }
+
+  async delete(viewer: Viewer, id: string): Promise<{ deletedProjectId?: string; userErrors: UserErrorData[] }> {
+    const access = await this.access.require(viewer, id, "ADMIN");
+    if (!access) return { userErrors: [PROJECT_NOT_FOUND()] };
+    const backends = await this.prisma.backend.count({ where: { projectId: id } });
+    if (backends > 0) {
+      return {
+        userErrors: [{ code: UserErrorCode.BACKEND_BUSY, message: `The project still has ${backends} backend(s); delete them first.`, field: ["id"] }],
+      };
+    }
+    await this.prisma.project.delete({ where: { id } });
+    return { deletedProjectId: id, userErrors: [] };
+  }
+
+  async setMember(viewer: Viewer, projectId: string, input: { userId: string; role: ProjectRole }): Promise<ProjectResult> {
+    const access = await this.access.require(viewer, projectId, "ADMIN");
+    if (!access) return { userErrors: [PROJECT_NOT_FOUND(["projectId"])] };
+    const user = isUuid(input.userId) ? await this.prisma.user.findUnique({ where: { id: input.userId } }) : null;
+    if (!user) return { userErrors: [notFound(["input", "userId"], "User")] };
+    return this.changeMembership(projectId, input.userId, ["input", "role"], input.role);
+  }
+
+  /** Removes a member; an ADMIN removes anyone, and any member may leave. */
+  async removeMember(viewer: Viewer, projectId: string, userId: string): Promise<ProjectResult> {
+    const access = await this.access.find(viewer, projectId);
+    if (!access) return { userErrors: [PROJECT_NOT_FOUND(["projectId"])] };
+    if (userId !== viewer.userId) assertRole(access, "ADMIN");
+    return this.changeMembership(projectId, userId, ["userId"], null);
+  }
+
+  /**
+   * Sets (role) or removes (null) a membership. The project's member rows are locked first so
+   * that two concurrent demotions cannot both pass the last-admin check.
+   */
+  private async changeMembership(projectId: string, userId: string, field: string[], role: ProjectRole | null): Promise<ProjectResult> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM "Project" WHERE id = ${projectId}::uuid FOR UPDATE`;
+      const members = await tx.projectMember.findMany({ where: { projectId } });
+      const current = members.find((member) => member.userId === userId);
+      if (!current && role === null) return { userErrors: [notFound(field, "Member")] };
+      const admins = members.filter((member) => member.role === "ADMIN");
+      if (current?.role === "ADMIN" && role !== "ADMIN" && admins.length === 1) {
+        return {
+          userErrors: [{ code: UserErrorCode.LAST_ADMIN, message: "A project needs at least one ADMIN; make another member ADMIN first.", field }],
+        };
+      }
+      if (role === null) await tx.projectMember.delete({ where: { projectId_userId: { projectId, userId } } });
+      else await tx.projectMember.upsert({ where: { projectId_userId: { projectId, userId } }, create: { projectId, userId, role }, update: { role } });
+      const project = await tx.project.update({ where: { id: projectId }, data: { updatedAt: new Date() } });
+      return { project, userErrors: [] };
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import { displayPrefix, generateApiToken, hashApiToken } from "../auth/api-token.js";
+import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import type { UserErrorData } from "../errors/codes.js";
+import type { ApiToken } from "../generated/prisma/client.js";
+import type { PrismaClient } from "../db/prisma.js";
+import { checkText, compact, invalid, isUuid, notFound } from "./validation.js";
+
+/** lastUsedAt is refreshed at most this often, so authentication is not a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export class TokensService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** The caller behind a bearer token, or null for an unknown, revoked or expired token. */
+  async authenticate(token: string): Promise<Viewer | null> {
+    const found = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashApiToken(token) }, include: { user: true } });
+    const now = new Date();
+    if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= now)) return null;
+    if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.prisma.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: now } });
+    }
+    return { userId: found.userId, userName: found.user.name, globalRole: found.user.globalRole, tokenId: found.id };
+  }
+
+  async create(viewer: Viewer, input: { name: string; expiresAt?: Date | null }): Promise<{ apiToken?: ApiToken; token?: string; userErrors: UserErrorData[] }> {
+    const userErrors = compact([
+      input.name.trim() === "" ? invalid(["input", "name"], "Token name must not be empty.") : undefined,
+      checkText(input.name, ["input", "name"], 100, "Token name"),
+      input.expiresAt && input.expiresAt <= new Date() ? invalid(["input", "expiresAt"], "expiresAt must be in the future.") : undefined,
+    ]);
+    if (userErrors.length) return { userErrors };
+    const token = generateApiToken();
+    const apiToken = await this.prisma.apiToken.create({
+      data: { userId: viewer.userId, name: input.name, prefix: displayPrefix(token), tokenHash: hashApiToken(token), expiresAt: input.expiresAt ?? null },
+    });
+    return { apiToken, token, userErrors: [] };
+  }
+
+  /** Revokes one of the caller's tokens (a global admin may revoke anyone's). Idempotent. */
+  async revoke(viewer: Viewer, id: string): Promise<{ apiToken?: ApiToken; userErrors: UserErrorData[] }> {
+    const found = isUuid(id) ? await this.prisma.apiToken.findUnique({ where: { id } }) : null;
+    if (!found || (found.userId !== viewer.userId && !isGlobalAdmin(viewer))) {
+      return { userErrors: [notFound(["id"], "API token")] };
+    }
+    const apiToken = found.revokedAt ? found : await this.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+    return { apiToken, userErrors: [] };
+  }
+
+  listForUser(userId: string): Promise<ApiToken[]> {
+    return this.prisma.apiToken.findMany({ where: { userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+  }
+}
