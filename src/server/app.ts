@@ -8,7 +8,9 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
+import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
 import type { Config } from "../config/config.js";
+import { loadKeyring } from "../crypto/keyring.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres.js";
 import { migrate, migrationsApplied } from "../db/migrate.js";
 import { openDatabase, type Database } from "../db/prisma.js";
@@ -33,6 +35,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   logDestination?: NodeJS.WritableStream;
+  /** Observes every AWS call (tests record them to check least privilege). */
+  awsMiddleware?: AwsCallMiddleware;
 }
 
 const BODY_LIMIT = "1mb";
@@ -49,7 +53,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw error;
   }
   const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
-  const services = createServices(database.prisma);
+  const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
+  if (warning) logger.warn(warning);
+  const aws = createAwsClientFactory({ endpoint: config.AWS_ENDPOINT_URL, middleware: options.awsMiddleware });
+  const services = createServices({
+    prisma: database.prisma,
+    aws,
+    keyring,
+    defaultCredentialsEnabled: config.AWS_DEFAULT_CREDENTIALS === "enabled",
+  });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
 
   const schema = await buildApiSchema();
@@ -120,6 +132,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closing ??= (async () => {
         await apollo.stop();
         await database.close();
+        aws.destroy();
         await embedded?.stop();
       })();
       return closing;

@@ -1,17 +1,32 @@
 // The service layer, wired once per process. Resolvers reach services only through this object.
+import type { AwsClientFactory } from "../aws/clients.js";
+import type { Keyring } from "../crypto/keyring.js";
 import type { PrismaClient } from "../db/prisma.js";
+import { AwsDiscoveryService } from "./aws-discovery.service.js";
+import { BackendCredentials } from "./backend-credentials.js";
+import { BackendsService } from "./backends.service.js";
 import { ProjectAccessService } from "./project-access.js";
 import { ProjectsService } from "./projects.service.js";
 import { TokensService } from "./tokens.service.js";
 import { UsersService } from "./users.service.js";
 
-export function createServices(prisma: PrismaClient) {
+export interface ServiceDeps {
+  prisma: PrismaClient;
+  aws: AwsClientFactory;
+  keyring: Keyring;
+  defaultCredentialsEnabled: boolean;
+}
+
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
+  const credentials = new BackendCredentials(keyring);
   return {
     access,
+    credentials,
     users: new UsersService(prisma),
     tokens: new TokensService(prisma),
     projects: new ProjectsService(prisma, access),
+    backends: new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled }),
   };
 }
 

@@ -1,0 +1,97 @@
+import { Field, ID, InputType, ObjectType } from "type-graphql";
+import { AwsCredentialsMode } from "../../generated/prisma/enums.js";
+import { Backend } from "./backend.type.js";
+import { UserError } from "./user-error.type.js";
+
+@InputType({ description: "How to authenticate with AWS." })
+export class AwsCredentialsInput {
+  @Field(() => AwsCredentialsMode, { description: "DEFAULT (the server's identity; global admins) or ACCESS_KEY." })
+  mode: AwsCredentialsMode;
+
+  @Field(() => String, { nullable: true, description: "Access key id (ACCESS_KEY mode)." })
+  accessKeyId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Secret access key (ACCESS_KEY mode). Write-only: never returned or logged." })
+  secretAccessKey?: string | null;
+}
+
+@InputType({ description: "The AWS backend form as filled in so far; every field is optional." })
+export class DiscoverAwsBackendInput {
+  @Field(() => AwsCredentialsInput, { nullable: true, description: "Credentials to check and discover with." })
+  credentials?: AwsCredentialsInput | null;
+
+  @Field(() => String, { nullable: true, description: "Chosen region." })
+  region?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Chosen bucket." })
+  bucket?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Chosen subnet." })
+  subnetId?: string | null;
+}
+
+@InputType({ description: "A new AWS backend; validated exactly as discovery does." })
+export class CreateAwsBackendInput {
+  @Field(() => String, { nullable: true, description: "Name unique within the project (slug); defaults to aws-<region>." })
+  name?: string | null;
+
+  @Field({ description: "Region for compute and state." })
+  region: string;
+
+  @Field({ description: "S3 bucket in that region." })
+  bucket: string;
+
+  @Field(() => String, { nullable: true, description: "Subnet for instances; absent: the region's default VPC." })
+  subnetId?: string | null;
+
+  @Field(() => AwsCredentialsInput, { description: "How to authenticate." })
+  credentials: AwsCredentialsInput;
+}
+
+@InputType({ description: "Changes to an AWS backend; absent fields (and absent credentials) stay as they are." })
+export class UpdateAwsBackendInput {
+  @Field(() => String, { nullable: true, description: "New name." })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: "New region (only before provisioning)." })
+  region?: string | null;
+
+  @Field(() => String, { nullable: true, description: "New bucket (only before provisioning)." })
+  bucket?: string | null;
+
+  @Field(() => String, { nullable: true, description: "New subnet; an empty string returns to the default VPC." })
+  subnetId?: string | null;
+
+  @Field(() => AwsCredentialsInput, { nullable: true, description: "New credentials; absent: keep the stored ones." })
+  credentials?: AwsCredentialsInput | null;
+}
+
+@ObjectType({ description: "Result of a mutation that changes a backend." })
+export class BackendPayload {
+  @Field(() => Backend, { nullable: true, description: "The backend after the change; null when userErrors is not empty." })
+  backend?: Backend;
+
+  @Field(() => [UserError], { description: "Problems, each on the field it concerns; empty on success." })
+  userErrors: UserError[];
+}
+
+@ObjectType({ description: "Result of deleteBackend." })
+export class DeleteBackendPayload {
+  @Field(() => ID, { nullable: true, description: "Id of the deleted backend." })
+  deletedBackendId?: string;
+
+  @Field(() => [UserError], { description: "Problems; BACKEND_BUSY while runs or instances are active." })
+  userErrors: UserError[];
+}
+
+@ObjectType({ description: "Result of resealCredentials." })
+export class ResealCredentialsPayload {
+  @Field({ description: "How many stored credentials were re-sealed with the newest key." })
+  resealed: number;
+
+  @Field({ description: "How many were already sealed with the newest key." })
+  unchanged: number;
+
+  @Field(() => [UserError], { description: "Backends whose new sealed copy could not be written to Secrets Manager." })
+  userErrors: UserError[];
+}
