@@ -39,8 +39,8 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const clusterDir = path.join(dataDir, "postgres");
   // As root, PostgreSQL runs as a separate "postgres" user, which must be able to pass through
   // DATA_DIR to reach its cluster (it cannot read anything else there: files are 0600).
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) await chmod(dataDir, 0o711);
+  await mkdir(dataDir, { recursive: true });
+  await chmod(dataDir, process.getuid?.() === 0 ? 0o711 : 0o700);
   const fresh = !existsSync(path.join(clusterDir, "PG_VERSION"));
   const password = await clusterPassword(clusterDir);
   const port = await freePort();

@@ -13,11 +13,13 @@ declare module "vitest" {
 }
 
 let embedded: EmbeddedDatabase | undefined;
+let dir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   let url = process.env.TEST_DATABASE_URL;
   if (!url) {
-    const dir = path.resolve(".data/test-postgres");
+    // One cluster per test run, so concurrent runs in one checkout never share a data directory.
+    dir = path.resolve(`.data/test-postgres-${process.pid}`);
     await rm(dir, { recursive: true, force: true });
     embedded = await startEmbeddedPostgres(dir, createLogger("warn"));
     url = embedded.url;
@@ -27,4 +29,5 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await embedded?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
