@@ -24,7 +24,22 @@ const configSchema = z.object({
   INTROSPECTION: booleanFlag.default(true),
   DEBUG_ERRORS: booleanFlag.default(false),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  SSH_INGRESS_CIDRS: z.string().default("0.0.0.0/0"),
+  SSH_INGRESS_CIDRS: z
+    .string()
+    .default("0.0.0.0/0")
+    .refine((value) => value.split(",").every((cidr) => /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr.trim())), "must be a comma-separated list of IPv4 CIDRs"),
+  /** Failed authentications allowed per client address per minute. */
+  RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).default(30),
+  /** Mutations that call AWS allowed per token, and per client address, per minute. */
+  RATE_LIMIT_AWS_MUTATIONS: z.coerce.number().int().min(1).default(120),
+  /** false: this replica serves the API but executes no provisioning runs. */
+  PROVISIONING_WORKER: booleanFlag.default(true),
+  /** A run's job is considered abandoned (its process died) after this long; then it resumes elsewhere. */
+  RUN_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** How often abandoned run jobs are looked for. */
+  JOB_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  /** Tries of one provisioning step on throttling, 5xx, timeouts or IAM propagation delay. */
+  STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
 });
 
 export type Config = z.infer<typeof configSchema> & { dataDir: string };

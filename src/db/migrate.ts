@@ -34,13 +34,14 @@ async function migrationsDir(): Promise<string> {
   throw new Error(`prisma/migrations not found (looked in ${MIGRATIONS_DIR_CANDIDATES.join(", ")})`);
 }
 
-export async function readMigrations(): Promise<Migration[]> {
-  const dir = await migrationsDir();
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+/** The migrations in `dir` (default: the repository's prisma/migrations), in name order. */
+export async function readMigrations(dir?: string): Promise<Migration[]> {
+  const root = dir ?? (await migrationsDir());
+  const entries = (await readdir(root, { withFileTypes: true })).filter((entry) => entry.isDirectory());
   const names = entries.map((entry) => entry.name).sort();
   return Promise.all(
     names.map(async (name) => {
-      const sql = await readFile(path.join(dir, name, "migration.sql"), "utf8");
+      const sql = await readFile(path.join(root, name, "migration.sql"), "utf8");
       return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
     }),
   );
@@ -62,8 +63,13 @@ export interface MigrationResult {
   applied: string[];
 }
 
-export async function migrate(databaseUrl: string): Promise<MigrationResult> {
-  const migrations = await readMigrations();
+export interface MigrateOptions {
+  /** A prisma/migrations-style folder to apply instead of the repository's (tests). */
+  migrationsDir?: string;
+}
+
+export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<MigrationResult> {
+  const migrations = await readMigrations(options.migrationsDir);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

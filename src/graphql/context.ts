@@ -1,7 +1,9 @@
 import type { Logger } from "../logging/logger.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Services } from "../services/services.js";
+import type { EventBus } from "../events/event-bus.js";
 import type { Loaders } from "./loaders.js";
+import type { RateLimits } from "../server/rate-limits.js";
 
 /** What every resolver receives. */
 export interface Context {
@@ -10,4 +12,8 @@ export interface Context {
   services: Services;
   loaders: Loaders;
   logger: Logger;
+  events: EventBus;
+  rateLimits: RateLimits;
+  /** The client's address, for per-address rate limits. */
+  clientAddress: string;
 }

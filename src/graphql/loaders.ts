@@ -3,6 +3,7 @@
 import DataLoader from "dataloader";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Backend, Project, ProjectMember, User } from "../generated/prisma/client.js";
+import { loadLastRunViews, type RunView } from "../provisioning/run-view.js";
 
 function groupBy<T>(rows: T[], key: (row: T) => string, keys: readonly string[]): T[][] {
   const groups = new Map<string, T[]>(keys.map((k) => [k, []]));
@@ -16,6 +17,16 @@ export function createLoaders(prisma: PrismaClient) {
       const rows = await prisma.user.findMany({ where: { id: { in: [...ids] } } });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
+    }),
+    backend: new DataLoader<string, Backend | null>(async (ids) => {
+      const rows = await prisma.backend.findMany({ where: { id: { in: [...ids] } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    /** The newest run of each backend, with its steps. */
+    lastRun: new DataLoader<string, RunView | null>(async (backendIds) => {
+      const runs = await loadLastRunViews(prisma, backendIds);
+      return backendIds.map((id) => runs.get(id) ?? null);
     }),
     project: new DataLoader<string, Project | null>(async (ids) => {
       const rows = await prisma.project.findMany({ where: { id: { in: [...ids] } } });

@@ -6,7 +6,20 @@ import { buildSchema, type PubSub } from "type-graphql";
 import { resolvers } from "../resolvers/index.js";
 import { RequireAuthentication } from "./current-viewer.js";
 
-export async function buildApiSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
+/**
+ * Every subscription here supplies its own `subscribe` (current state, then live events from the
+ * EventBus), so type-graphql's topic-based PubSub is never used; it still insists on one.
+ */
+const topicsUnused: PubSub = {
+  publish() {
+    throw new Error("topic-based subscriptions are not used; publish through the EventBus");
+  },
+  subscribe() {
+    throw new Error("topic-based subscriptions are not used; each subscription supplies `subscribe`");
+  },
+};
+
+export async function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     globalMiddlewares: [RequireAuthentication],
@@ -16,7 +29,7 @@ export async function buildApiSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
     ],
     // Never echo the offending value: it may be a secret.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
-    ...(pubSub ? { pubSub } : {}),
+    pubSub: topicsUnused,
   });
 }
 

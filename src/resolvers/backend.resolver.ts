@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, UseMiddleware, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { AWS_REGIONS } from "../aws/regions.js";
 import { awsIamPolicyDocument, checkRoleNameLength, validateBucketName } from "../aws/iam-policy.js";
 import type { Viewer } from "../auth/viewer.js";
 import { BadUserInputError } from "../errors/errors.js";
+import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
@@ -17,6 +18,8 @@ import {
 } from "../graphql/types/backend.inputs.js";
 import { Backend } from "../graphql/types/backend.type.js";
 import { Project } from "../graphql/types/project.type.js";
+import { ProvisioningRun } from "../graphql/types/run.type.js";
+import type { RunView } from "../provisioning/run-view.js";
 import type { BackendResult } from "../services/backends.service.js";
 
 const toPayload = ({ backend, userErrors }: BackendResult): BackendPayload => ({ backend: backend && toBackend(backend), userErrors });
@@ -34,6 +37,11 @@ export class BackendResolver {
     return (await loaders.project.load(backend.projectId)) as Project;
   }
 
+  @FieldResolver(() => ProvisioningRun, { nullable: true, description: "The newest provisioning or teardown run; null before the first." })
+  lastRun(@Root() backend: Backend, @Ctx() { loaders }: Context): Promise<RunView | null> {
+    return loaders.lastRun.load(backend.id);
+  }
+
   @Query(() => [AwsRegion], { description: "AWS regions to choose from." })
   awsRegions(): AwsRegion[] {
     return AWS_REGIONS.map(({ code, name }) => ({ code, name }));
@@ -48,6 +56,7 @@ export class BackendResolver {
     return { bucketName, document, json: JSON.stringify(document, null, 2) };
   }
 
+  @UseMiddleware(LimitAwsCalls)
   @Mutation(() => AwsBackendDiscovery, {
     description: "Checks the AWS backend form as filled in so far: who the credentials are, the regions, buckets and subnets to choose from, and every problem on its field. A mutation because it carries secrets.",
   })
@@ -55,6 +64,7 @@ export class BackendResolver {
     return services.backends.discover(viewer, input);
   }
 
+  @UseMiddleware(LimitAwsCalls)
   @Mutation(() => BackendPayload, { description: "Attaches an AWS account to a project after validating it as discovery does. Project ADMIN." })
   async createAwsBackend(
     @Arg("projectId", () => ID) projectId: string,
@@ -65,6 +75,7 @@ export class BackendResolver {
     return toPayload(await services.backends.create(viewer, projectId, input));
   }
 
+  @UseMiddleware(LimitAwsCalls)
   @Mutation(() => BackendPayload, { description: "Changes an AWS backend; new values are validated again. Absent credentials keep the stored ones. Project ADMIN." })
   async updateAwsBackend(
     @Arg("id", () => ID) id: string,
@@ -75,11 +86,13 @@ export class BackendResolver {
     return toPayload(await services.backends.update(viewer, id, input));
   }
 
+  @UseMiddleware(LimitAwsCalls)
   @Mutation(() => DeleteBackendPayload, { description: "Deletes a backend and its stored credentials secret. Refused while a run or instances are active. Project ADMIN." })
   deleteBackend(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer, @Ctx() { services }: Context): Promise<DeleteBackendPayload> {
     return services.backends.delete(viewer, id);
   }
 
+  @UseMiddleware(LimitAwsCalls)
   @Mutation(() => ResealCredentialsPayload, { description: "Re-seals every stored credential with the newest encryption key (after adding one to ENCRYPTION_KEYS). Global admins only." })
   resealCredentials(@CurrentViewer() viewer: Viewer, @Ctx() { services }: Context): Promise<ResealCredentialsPayload> {
     return services.backends.resealAll(viewer);

@@ -1,26 +1,38 @@
-// Assembles the running service: database, services, GraphQL over HTTP, health endpoints, and
-// an orderly shutdown (stop accepting, drain in-flight requests, close the pool, stop the
-// embedded database).
+// Assembles the running service: database, job queue, services, GraphQL over HTTP and
+// WebSocket, health endpoints, and an orderly shutdown (stop accepting, drain in-flight
+// requests, interrupt runs at a safe point, close the pool, stop the embedded database).
 import http from "node:http";
-import { randomUUID } from "node:crypto";
-import { ApolloServer } from "@apollo/server";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
 import type { Config } from "../config/config.js";
 import { loadKeyring } from "../crypto/keyring.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres.js";
-import { migrate, migrationsApplied } from "../db/migrate.js";
+import { migrate } from "../db/migrate.js";
 import { openDatabase, type Database } from "../db/prisma.js";
+import { EventBus } from "../events/event-bus.js";
+import { PgEventTarget } from "../events/pg-event-target.js";
 import type { Context } from "../graphql/context.js";
+import { createLoaders } from "../graphql/loaders.js";
 import { buildApiSchema } from "../graphql/schema.js";
+import { playgroundRouter } from "../http/playground.js";
+import { PgBossRunQueue } from "../jobs/run-queue.js";
 import { createLogger, type Logger } from "../logging/logger.js";
+import { RunExecutor } from "../provisioning/run-executor.js";
 import { createServices, type Services } from "../services/services.js";
-import { createContextFactory } from "./context-factory.js";
+import { createContextFactory, resolveViewer } from "./context-factory.js";
 import { createFormatError } from "./format-error.js";
+import { healthRoutes } from "./health.js";
+import { DEFAULT_QUERY_LIMITS, queryLimits } from "./query-limits.js";
+import { RateLimits } from "./rate-limits.js";
 import { jsonBodyErrors } from "./http-errors.js";
+import { requestLogging } from "./request-logging.js";
 
 export interface RunningServer {
   url: string;
@@ -56,74 +68,100 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
   if (warning) logger.warn(warning);
   const aws = createAwsClientFactory({ endpoint: config.AWS_ENDPOINT_URL, middleware: options.awsMiddleware });
+  const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
+  await eventTarget.start();
+  const events = new EventBus(eventTarget);
+  const runQueue = new PgBossRunQueue(
+    {
+      databaseUrl,
+      worker: config.PROVISIONING_WORKER,
+      jobExpireSeconds: config.RUN_JOB_EXPIRE_SECONDS,
+      maintenanceIntervalSeconds: config.JOB_MAINTENANCE_SECONDS,
+      pollingIntervalSeconds: 0.5,
+    },
+    logger,
+  );
   const services = createServices({
     prisma: database.prisma,
     aws,
     keyring,
     defaultCredentialsEnabled: config.AWS_DEFAULT_CREDENTIALS === "enabled",
+    runQueue,
+    events,
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
+  const executor = new RunExecutor(database, services.backends, services.publishRun, logger, {
+    sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
+    stepAttempts: config.STEP_ATTEMPTS,
+    minRetryDelayMs: 200,
+    maxRetryDelayMs: 10_000,
+  });
+  await runQueue.start(
+    (runId, signal) => executor.execute(runId, signal),
+    async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
+  );
 
+  const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
   const schema = await buildApiSchema();
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
+
+  // Subscriptions: graphql-ws on the same port and path as queries.
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      schema,
+      context: async (ctx): Promise<Context> => {
+        const params = ctx.connectionParams ?? {};
+        const authorization = String(params.Authorization ?? params.authorization ?? "") || undefined;
+        const clientAddress = ctx.extra.request.socket.remoteAddress ?? "unknown";
+        const viewer = await resolveViewer(services, rateLimits, clientAddress, authorization);
+        return { viewer, requestId: "ws", services, loaders: createLoaders(database.prisma), logger, events, rateLimits, clientAddress };
+      },
+    },
+    wsServer,
+  );
+
+  const armor = queryLimits(DEFAULT_QUERY_LIMITS, config.INTROSPECTION);
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.INTROSPECTION,
     stopOnTerminationSignals: false,
+    allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: config.DEBUG_ERRORS,
     formatError: createFormatError(logger, config.DEBUG_ERRORS),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    validationRules: armor.validationRules,
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<Context>[]),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
+    ],
   });
   await apollo.start();
 
-  app.use((req, res, next) => {
-    const started = process.hrtime.bigint();
-    const requestId = (typeof req.headers["x-request-id"] === "string" && req.headers["x-request-id"].slice(0, 100)) || randomUUID();
-    res.locals.requestId = requestId;
-    res.setHeader("x-request-id", requestId);
-    res.on("finish", () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
-    });
-    next();
-  });
-
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  let migrationsKnownApplied = false;
-  app.get("/readyz", async (_req, res) => {
-    try {
-      migrationsKnownApplied ||= await migrationsApplied(database.pool);
-      if (!migrationsKnownApplied) throw new Error("migrations pending");
-      await database.pool.query("SELECT 1");
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable", reason: "database unreachable or migrations pending" });
-    }
-  });
-
+  app.use(requestLogging(logger));
+  app.use(healthRoutes(database));
+  if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use(
     "/graphql",
     express.json({ limit: BODY_LIMIT }),
     jsonBodyErrors(BODY_LIMIT),
-    expressMiddleware(apollo, { context: createContextFactory({ services, database, logger }) }),
+    expressMiddleware(apollo, { context: createContextFactory({ services, database, logger, events, rateLimits }) }),
   );
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(config.PORT, config.HOST, () => resolve());
   });
-  const address = httpServer.address() as import("node:net").AddressInfo;
+  const { port } = httpServer.address() as AddressInfo;
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
-  const url = `http://${host}:${address.port}/graphql`;
 
   let closing: Promise<void> | undefined;
   return {
-    url,
-    port: address.port,
+    url: `http://${host}:${port}/graphql`,
+    port,
     logger,
     database,
     services,
@@ -131,6 +169,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         await apollo.stop();
+        await runQueue.stop();
+        await eventTarget.close();
         await database.close();
         aws.destroy();
         await embedded?.stop();

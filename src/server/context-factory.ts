@@ -5,33 +5,42 @@ import type { Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/prisma.js";
 import { isDatabaseUnavailable } from "../db/availability.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../errors/errors.js";
+import type { EventBus } from "../events/event-bus.js";
 import type { Context } from "../graphql/context.js";
 import { createLoaders } from "../graphql/loaders.js";
 import type { Logger } from "../logging/logger.js";
 import type { Services } from "../services/services.js";
+import type { RateLimits } from "./rate-limits.js";
 
 interface Deps {
+  events: EventBus;
+  rateLimits: RateLimits;
   services: Services;
   database: Database;
   logger: Logger;
 }
 
-/** Resolves the caller from a bearer token; a token that is sent but not valid is refused outright. */
-export async function resolveViewer(services: Services, authorization: string | undefined): Promise<Viewer | null> {
+/**
+ * Resolves the caller from a bearer token; a token that is sent but not valid is refused
+ * outright, and an address that keeps sending bad tokens is slowed down.
+ */
+export async function resolveViewer(services: Services, rateLimits: RateLimits, address: string, authorization: string | undefined): Promise<Viewer | null> {
   if (!authorization) return null;
+  await rateLimits.assertMayAuthenticate(address);
   const token = bearerToken(authorization);
-  if (!token) throw new UnauthenticatedError("Malformed Authorization header: expected `Bearer <token>`.");
-  const viewer = await services.tokens.authenticate(token);
-  if (!viewer) throw new UnauthenticatedError("The API token is unknown, revoked or expired.");
-  return viewer;
+  const viewer = token ? await services.tokens.authenticate(token) : null;
+  if (viewer) return viewer;
+  await rateLimits.recordAuthFailure(address);
+  throw new UnauthenticatedError(token ? "The API token is unknown, revoked or expired." : "Malformed Authorization header: expected `Bearer <token>`.");
 }
 
-export function createContextFactory({ services, database, logger }: Deps) {
+export function createContextFactory({ services, database, logger, events, rateLimits }: Deps) {
   return async ({ req, res }: ExpressContextFunctionArgument): Promise<Context> => {
     const requestId = String(res.locals.requestId);
     try {
-      const viewer = await resolveViewer(services, req.headers.authorization);
-      return { viewer, requestId, services, loaders: createLoaders(database.prisma), logger: logger.child({ requestId }) };
+      const clientAddress = req.socket.remoteAddress ?? "unknown";
+      const viewer = await resolveViewer(services, rateLimits, clientAddress, req.headers.authorization);
+      return { viewer, requestId, services, loaders: createLoaders(database.prisma), logger: logger.child({ requestId }), events, rateLimits, clientAddress };
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
       if (isDatabaseUnavailable(error)) throw new ServiceUnavailableError();

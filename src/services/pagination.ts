@@ -1,6 +1,7 @@
 // Relay connections over keyset pagination on (createdAt, id). Cursors are opaque to clients:
 // base64url of the sort key of the last row seen.
 import { BadUserInputError } from "../errors/errors.js";
+import { isUuid } from "./validation.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -24,11 +25,18 @@ export function encodeCursor(key: SortKey): string {
   return Buffer.from(JSON.stringify([key.createdAt.toISOString(), key.id])).toString("base64url");
 }
 
+/** What encodeCursor writes: an ISO timestamp (4-digit year, milliseconds, UTC) and a UUID. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function decodeCursor(cursor: string): SortKey {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    const date = new Date(String(createdAt));
-    if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error("bad cursor");
+    const [createdAt, id] = decoded as unknown[];
+    // Anything else would reach the database as a bad uuid/timestamp and fail there (a 500).
+    if (typeof createdAt !== "string" || !CURSOR_TIME.test(createdAt) || typeof id !== "string" || !isUuid(id)) throw new Error("bad cursor");
+    const date = new Date(createdAt);
+    if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) throw new Error("bad cursor");
     return { createdAt: date, id };
   } catch {
     throw new BadUserInputError("`after` is not a cursor this API issued; pass an endCursor from a previous page.", "after");

@@ -1,7 +1,7 @@
 import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { ProjectRole } from "../generated/prisma/enums.js";
-import type { Project } from "../generated/prisma/client.js";
+import { Prisma, type Project } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "./pagination.js";
 import { assertRole, ProjectAccessService, type ProjectAccess } from "./project-access.js";
@@ -40,7 +40,8 @@ export class ProjectsService {
 
   async get(viewer: Viewer, by: { id?: string | null; name?: string | null }): Promise<ProjectAccess | null> {
     if (by.id) return this.access.find(viewer, by.id);
-    if (!by.name) return null;
+    // A name that is not a valid slug names no project (and may hold bytes PostgreSQL refuses).
+    if (!by.name || checkSlug(by.name, ["name"])) return null;
     const project = await this.prisma.project.findUnique({ where: { name: by.name } });
     return project ? this.access.find(viewer, project.id) : null;
   }
@@ -83,12 +84,22 @@ export class ProjectsService {
     const access = await this.access.require(viewer, id, "ADMIN");
     if (!access) return { userErrors: [PROJECT_NOT_FOUND()] };
     const backends = await this.prisma.backend.count({ where: { projectId: id } });
-    if (backends > 0) {
-      return {
-        userErrors: [{ code: UserErrorCode.BACKEND_BUSY, message: `The project still has ${backends} backend(s); delete them first.`, field: ["id"] }],
-      };
+    const busy = (count: number): UserErrorData => ({
+      code: UserErrorCode.BACKEND_BUSY,
+      message: count > 0 ? `The project still has ${count} backend(s); delete them first.` : "The project still has backends; delete them first.",
+      field: ["id"],
+    });
+    if (backends > 0) return { userErrors: [busy(backends)] };
+    try {
+      await this.prisma.project.delete({ where: { id } });
+    } catch (error) {
+      // Races with a concurrent request: the project was deleted meanwhile (P2025), or a backend
+      // was created meanwhile and the RESTRICT foreign key refused the delete (P2003).
+      const code = error instanceof Prisma.PrismaClientKnownRequestError ? error.code : undefined;
+      if (code === "P2025") return { userErrors: [PROJECT_NOT_FOUND()] };
+      if (code === "P2003") return { userErrors: [busy(0)] };
+      throw error;
     }
-    await this.prisma.project.delete({ where: { id } });
     return { deletedProjectId: id, userErrors: [] };
   }
 

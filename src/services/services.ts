@@ -9,24 +9,33 @@ import { ProjectAccessService } from "./project-access.js";
 import { ProjectsService } from "./projects.service.js";
 import { TokensService } from "./tokens.service.js";
 import { UsersService } from "./users.service.js";
+import type { EventBus } from "../events/event-bus.js";
+import { RunsService, type RunQueue } from "../provisioning/runs.service.js";
+import type { RunView } from "../provisioning/run-view.js";
 
 export interface ServiceDeps {
   prisma: PrismaClient;
+  runQueue: RunQueue;
+  events: EventBus;
   aws: AwsClientFactory;
   keyring: Keyring;
   defaultCredentialsEnabled: boolean;
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
+  const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled });
+  const publishRun = (run: RunView) => events.publish("RUN_UPDATED", run.id, run);
   return {
     access,
     credentials,
     users: new UsersService(prisma),
     tokens: new TokensService(prisma),
     projects: new ProjectsService(prisma, access),
-    backends: new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled }),
+    backends,
+    runs: new RunsService(prisma, access, backends, runQueue, publishRun),
+    publishRun,
   };
 }
 

@@ -38,6 +38,8 @@ export function checkUserName(value: string, field: string[]): UserErrorData | u
 export function checkText(value: string | null | undefined, field: string[], max: number, what: string): UserErrorData | undefined {
   if (value == null) return undefined;
   if (value.length > max) return invalid(field, `${what} must be at most ${max} characters long (got ${value.length}).`);
+  // PostgreSQL text cannot hold U+0000; letting it through fails the insert with a 500.
+  if (value.includes("\u0000")) return invalid(field, `${what} must not contain NUL characters.`);
   return undefined;
 }
 

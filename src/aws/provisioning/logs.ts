@@ -1,0 +1,59 @@
+// Thin CloudWatch Logs operations for the backend's log groups.
+import { CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { awsCall, awsValue } from "./failures.js";
+import type { AwsTarget } from "./iam.js";
+import type { Tag } from "./names.js";
+
+function logsClient(target: AwsTarget) {
+  return target.session.factory.client("logs", target.region, target.session.credentials);
+}
+
+/**
+ * Whether a log group named exactly `name` exists. DescribeLogGroups matches by prefix, so
+ * `/dstack/jobs/<bucket>` also lists `/dstack/jobs/<bucket>/<repo>` groups; pages are read until
+ * the exact name is seen (it sorts first, so usually on the first page) or the listing ends.
+ */
+export async function logGroupExists(target: AwsTarget, name: string): Promise<boolean> {
+  let nextToken: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const result = await awsValue("logs", "DescribeLogGroups", { doing: `looking up log group ${name}` }, () =>
+      logsClient(target).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, nextToken, limit: 50 })),
+    );
+    const names = (result.logGroups ?? []).map((group) => group.logGroupName);
+    if (names.includes(name)) return true;
+    nextToken = result.nextToken || undefined;
+    if (!nextToken) return false;
+  }
+  return false;
+}
+
+/**
+ * CreateLogGroup with tags; "exists" when it was created meanwhile by someone else
+ * (ResourceAlreadyExistsException). The same answer to the SDK's retry of the call means the first
+ * attempt created it (its answer was lost): "created".
+ */
+export async function createLogGroup(target: AwsTarget, name: string, tags: Tag[]): Promise<"created" | "exists"> {
+  const result = await awsCall(
+    "logs",
+    "CreateLogGroup",
+    { doing: `creating log group ${name}`, parameter: `the log group name ${name}` },
+    () =>
+      logsClient(target).send(
+        new CreateLogGroupCommand({ logGroupName: name, tags: Object.fromEntries(tags.map((tag) => [tag.Key, tag.Value])) }),
+      ),
+    (failure) => failure.code === "ResourceAlreadyExistsException",
+  );
+  return result.ok || result.attempts > 1 ? "created" : "exists";
+}
+
+/** DeleteLogGroup; "gone" when it no longer exists. */
+export async function deleteLogGroup(target: AwsTarget, name: string): Promise<"deleted" | "gone"> {
+  const result = await awsCall(
+    "logs",
+    "DeleteLogGroup",
+    { doing: `deleting log group ${name}`, leftBehind: `log group ${name} in ${target.region}` },
+    () => logsClient(target).send(new DeleteLogGroupCommand({ logGroupName: name })),
+    (failure) => failure.kind === "NOT_FOUND",
+  );
+  return result.ok ? "deleted" : "gone";
+}

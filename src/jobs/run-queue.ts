@@ -1,0 +1,85 @@
+// Provisioning runs are executed through pg-boss, a PostgreSQL-backed job queue: a job per run
+// (singleton key = run id), fetched with SKIP LOCKED so one worker takes it. A job whose worker
+// died stays active until it expires; pg-boss's maintenance then fails it and retries it, and
+// the retry resumes the run from its current step.
+import PgBoss from "pg-boss";
+import type { Logger } from "../logging/logger.js";
+import type { RunQueue } from "../provisioning/runs.service.js";
+import { RunInterruptedError, RunLockedError } from "../provisioning/run-executor.js";
+
+const QUEUE = "provisioning-run";
+
+export interface RunQueueSettings {
+  databaseUrl: string;
+  /** Execute runs in this process (false: only enqueue, e.g. an API-only replica). */
+  worker: boolean;
+  /** A run's job counts as abandoned after this long active (its process died). */
+  jobExpireSeconds: number;
+  /** How often abandoned jobs are looked for. */
+  maintenanceIntervalSeconds: number;
+  pollingIntervalSeconds: number;
+}
+
+export class PgBossRunQueue implements RunQueue {
+  private readonly boss: PgBoss;
+  private readonly abort = new AbortController();
+  private workerId?: string;
+
+  constructor(
+    private readonly settings: RunQueueSettings,
+    private readonly logger: Logger,
+  ) {
+    this.boss = new PgBoss({
+      connectionString: settings.databaseUrl,
+      schema: "pgboss",
+      max: 4,
+      supervise: true,
+      maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds,
+      monitorStateIntervalSeconds: Math.max(settings.maintenanceIntervalSeconds, 10),
+    });
+    this.boss.on("error", (error) => logger.warn({ err: error }, "job queue error"));
+  }
+
+  /** Starts pg-boss (creating its schema on first use) and, when enabled, the worker. */
+  async start(execute: (runId: string, signal: AbortSignal) => Promise<void>, pendingRunIds: () => Promise<string[]>): Promise<void> {
+    await this.boss.start();
+    await this.boss.createQueue(QUEUE, {
+      name: QUEUE,
+      policy: "stately",
+      retryLimit: 1000,
+      retryDelay: 1,
+      retryBackoff: false,
+      expireInSeconds: this.settings.jobExpireSeconds,
+    });
+    if (!this.settings.worker) return;
+    this.workerId = await this.boss.work<{ runId: string }>(
+      QUEUE,
+      { pollingIntervalSeconds: this.settings.pollingIntervalSeconds, batchSize: 1 },
+      async ([job]) => {
+        if (!job) return;
+        try {
+          await execute(job.data.runId, this.abort.signal);
+        } catch (error) {
+          // Failing the job makes pg-boss retry it: another process (or this one after a
+          // restart) resumes the run from its current step.
+          const expected = error instanceof RunLockedError || error instanceof RunInterruptedError;
+          this.logger[expected ? "info" : "warn"]({ runId: job.data.runId, reason: (error as Error).message }, "run execution deferred");
+          throw error;
+        }
+      },
+    );
+    // Runs accepted while no job could be written (a crash between commit and enqueue).
+    for (const runId of await pendingRunIds()) await this.enqueue(runId);
+  }
+
+  async enqueue(runId: string): Promise<void> {
+    await this.boss.send(QUEUE, { runId }, { singletonKey: runId });
+    if (this.workerId) this.boss.notifyWorker(this.workerId);
+  }
+
+  /** Interrupts runs at their next safe point and waits for the worker to let go. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.boss.stop({ graceful: true, wait: true, timeout: 15_000, close: true }).catch(() => undefined);
+  }
+}

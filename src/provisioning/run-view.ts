@@ -1,0 +1,55 @@
+// A run with its steps as the API shows it, loaded in one query, and its JSON form for events.
+import type { PrismaClient } from "../db/prisma.js";
+import type { RunKind, RunStatus, StepStatus } from "../generated/prisma/enums.js";
+
+export interface StepView {
+  name: string;
+  status: StepStatus;
+  resourceId: string | null;
+  attempts: number;
+  message: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface RunView {
+  id: string;
+  backendId: string;
+  kind: RunKind;
+  status: RunStatus;
+  error: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  steps: StepView[];
+}
+
+const STEP_FIELDS = { name: true, status: true, resourceId: true, attempts: true, message: true, startedAt: true, finishedAt: true } as const;
+
+export async function loadRunView(prisma: PrismaClient, runId: string): Promise<RunView | null> {
+  return prisma.provisioningRun.findUnique({
+    where: { id: runId },
+    include: { steps: { orderBy: { position: "asc" }, select: STEP_FIELDS } },
+  });
+}
+
+export async function loadLastRunViews(prisma: PrismaClient, backendIds: readonly string[]): Promise<Map<string, RunView>> {
+  const runs = await prisma.provisioningRun.findMany({
+    where: { backendId: { in: [...backendIds] } },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    distinct: ["backendId"],
+    include: { steps: { orderBy: { position: "asc" }, select: STEP_FIELDS } },
+  });
+  return new Map(runs.map((run) => [run.backendId, run]));
+}
+
+const DATE_KEYS = ["createdAt", "startedAt", "finishedAt"] as const;
+const revive = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
+
+/** Events carry the run as JSON; this restores its dates. */
+export function runViewFromJson(json: unknown): RunView {
+  const run = json as Record<string, unknown> & { steps: Record<string, unknown>[] };
+  for (const key of DATE_KEYS) run[key] = revive(run[key]) ?? (key === "createdAt" ? new Date(0) : null);
+  for (const step of run.steps) for (const key of ["startedAt", "finishedAt"]) step[key] = revive(step[key]);
+  return run as unknown as RunView;
+}

@@ -1,0 +1,75 @@
+// The contract between the run executor (run-executor.ts) and the provisioning steps
+// (steps/*.ts). A step is idempotent: get-or-create, then reconcile; run twice, it changes
+// nothing the second time. Teardown removes only what was recorded as created for the backend.
+import type { AwsSession } from "../aws/discovery.js";
+
+export interface BackendTarget {
+  id: string;
+  projectId: string;
+  region: string;
+  bucket: string;
+  /** bucket with '-' replaced by '_', as IAM names use it. */
+  bucketUnderscore: string;
+  subnetId: string | null;
+}
+
+/** A resource provisioning created (and so teardown may delete). */
+export interface RecordedResource {
+  kind: string;
+  identifier: string;
+  details: Record<string, unknown>;
+}
+
+export interface StepContext {
+  backend: BackendTarget;
+  session: AwsSession;
+  /** Tags every created resource carries: owner=dstack, dstack_bucket, dstack_backend. */
+  tags: { Key: string; Value: string }[];
+  /** CIDRs allowed to reach instances over SSH. */
+  sshIngressCidrs: string[];
+  /** Resources recorded for this backend by earlier runs. */
+  recorded: RecordedResource[];
+  /** Records a resource this step created; must be called right after creation succeeds. */
+  record(resource: RecordedResource): Promise<void>;
+  /** Forgets a resource after teardown deleted it (or found it gone). */
+  forget(kind: string, identifier: string): Promise<void>;
+  /** Aborted when the server is stopping: stop at the next safe point. */
+  signal: AbortSignal;
+}
+
+export interface StepOutcome {
+  /** What the step created or found, e.g. an ARN or "sg-0abc…". */
+  resourceId?: string;
+  /** A note for the user, e.g. "already existed" or "left behind: …". */
+  message?: string;
+  /** Nothing to do (e.g. teardown of a resource never created). */
+  skipped?: boolean;
+}
+
+/**
+ * A failure the step cannot get past by retrying: AccessDenied, an invalid parameter. The message
+ * names the IAM action or the parameter, and is shown to the user as the step's message.
+ */
+export class PermanentStepError extends Error {
+  constructor(
+    message: string,
+    /** IAM action to grant, when the cause is a missing permission. */
+    readonly action?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A failure that may pass on its own: throttling, 5xx, timeouts, or IAM eventual consistency
+ * (a role or profile created seconds ago not yet usable). The executor retries the step with
+ * capped exponential backoff and jitter, within a bound.
+ */
+export class TransientStepError extends Error {}
+
+export interface ProvisioningStepDefinition {
+  /** Stable name shown to users, e.g. "iam-policy". */
+  name: string;
+  provision(context: StepContext): Promise<StepOutcome>;
+  teardown(context: StepContext): Promise<StepOutcome>;
+}
