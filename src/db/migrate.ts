@@ -7,7 +7,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
+import type pg from "pg";
+import { withAdvisoryLock } from "./advisory-lock.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** prisma/migrations seen from src/db (tests) and from dist/src/db (the built server). */
@@ -70,10 +71,7 @@ export interface MigrateOptions {
 
 export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<MigrationResult> {
   const migrations = await readMigrations(options.migrationsDir);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+  return withAdvisoryLock(databaseUrl, MIGRATION_LOCK_KEY, async (client) => {
     await client.query(BOOKKEEPING_TABLE);
     const done = await client.query<{ migration_name: string; checksum: string }>(
       `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
@@ -104,10 +102,7 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
       result.applied.push(migration.name);
     }
     return result;
-  } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    await client.end();
-  }
+  });
 }
 
 /** True when every migration on disk is recorded as applied. */

@@ -3,11 +3,14 @@
 // died stays active until it expires; pg-boss's maintenance then fails it and retries it, and
 // the retry resumes the run from its current step.
 import PgBoss from "pg-boss";
+import { withAdvisoryLock } from "../db/advisory-lock.js";
 import type { Logger } from "../logging/logger.js";
 import type { RunQueue } from "../provisioning/runs.service.js";
 import { RunInterruptedError, RunLockedError } from "../provisioning/run-executor.js";
 
 const QUEUE = "provisioning-run";
+/** Arbitrary constant: the advisory lock under which the queue is set up. */
+const QUEUE_SETUP_LOCK_KEY = 72_707_371;
 
 export interface RunQueueSettings {
   databaseUrl: string;
@@ -42,14 +45,13 @@ export class PgBossRunQueue implements RunQueue {
 
   /** Starts pg-boss (creating its schema on first use) and, when enabled, the worker. */
   async start(execute: (runId: string, signal: AbortSignal) => Promise<void>, pendingRunIds: () => Promise<string[]>): Promise<void> {
-    await this.boss.start();
-    await this.boss.createQueue(QUEUE, {
-      name: QUEUE,
-      policy: "stately",
-      retryLimit: 1000,
-      retryDelay: 1,
-      retryBackoff: false,
-      expireInSeconds: this.settings.jobExpireSeconds,
+    // pg-boss's schema set-up and queue creation deadlock when two servers start at once: they
+    // take turns under an advisory lock, as migrations do.
+    await withAdvisoryLock(this.settings.databaseUrl, QUEUE_SETUP_LOCK_KEY, async () => {
+      await this.boss.start();
+      const options = { name: QUEUE, policy: "stately" as const, retryLimit: 1000, retryDelay: 1, retryBackoff: false, expireInSeconds: this.settings.jobExpireSeconds };
+      if (await this.boss.getQueue(QUEUE)) await this.boss.updateQueue(QUEUE, options);
+      else await this.boss.createQueue(QUEUE, options);
     });
     if (!this.settings.worker) return;
     this.workerId = await this.boss.work<{ runId: string }>(
