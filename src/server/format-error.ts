@@ -27,7 +27,7 @@ export function createFormatError(logger: Logger, debug: boolean) {
     const code = formatted.extensions?.code;
     const { stacktrace, ...extensions } = formatted.extensions ?? {};
     if (typeof code === "string" && CLIENT_SAFE_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, extensions: debug ? formatted.extensions : extensions };
+      return { ...formatted, message: withoutQuotedVariable(formatted.message, original), extensions: debug ? formatted.extensions : extensions };
     }
     if (isDatabaseUnavailable(original)) {
       return {
@@ -44,4 +44,19 @@ export function createFormatError(logger: Logger, debug: boolean) {
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId, ...(debug ? { stacktrace } : {}) },
     };
   };
+}
+
+/**
+ * graphql-js quotes a whole invalid variable in its message ("Variable "$input" got invalid value
+ * { …, secretAccessKey: "…" }"), which would send a secret back. Keep the variable, the path
+ * and the reason; drop the value.
+ */
+function withoutQuotedVariable(message: string, error: unknown): string {
+  const head = /^Variable "\$[^"]+" got invalid value /.exec(message);
+  if (!head) return message;
+  const reason = (error as { originalError?: { message?: unknown } } | undefined)?.originalError?.message;
+  if (typeof reason !== "string" || !message.endsWith(`; ${reason}`)) return `${head[0].trimEnd()}.`;
+  const quoted = message.slice(head[0].length, message.length - reason.length - 2);
+  const at = / at "([^"]*)"$/.exec(quoted);
+  return `${head[0].replace(/ got invalid value $/, " got an invalid value")}${at ? ` at "${at[1]}"` : ""}: ${reason}`;
 }

@@ -2,7 +2,7 @@
 // opened for another backend, and readable only inside the service.
 import type { AwsCredentialSource } from "../aws/clients.js";
 import type { Keyring } from "../crypto/keyring.js";
-import { needsReseal, openJson, reseal, sealJson, type SealingContext } from "../crypto/sealing.js";
+import { needsReseal, openJson, reseal, SealedDataError, sealJson, type SealingContext } from "../crypto/sealing.js";
 
 interface AccessKey {
   accessKeyId: string;
@@ -23,6 +23,22 @@ export class BackendCredentials {
     if (backend.awsCredentialsMode === "DEFAULT" || !backend.sealedCredentials) return { mode: "DEFAULT" };
     const key = openJson<AccessKey>(this.keyring, backend.sealedCredentials, context(backend.id));
     return { mode: "ACCESS_KEY", accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  }
+
+  /**
+   * Like source(), but an envelope that cannot be opened (tampered, copied from another backend,
+   * sealed with a key no longer configured) is returned as a result instead of thrown. Its
+   * message is safe to show: it never contains the envelope, plaintext or key material.
+   */
+  tryOpen(backend: { id: string; awsCredentialsMode: string; sealedCredentials: string | null }):
+    | { ok: true; source: AwsCredentialSource }
+    | { ok: false; error: SealedDataError } {
+    try {
+      return { ok: true, source: this.source(backend) };
+    } catch (error) {
+      if (error instanceof SealedDataError) return { ok: false, error };
+      throw error;
+    }
   }
 
   needsReseal(envelope: string): boolean {

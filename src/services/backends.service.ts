@@ -8,6 +8,7 @@ import { credentialsSecretName, deleteSecret, putSecret } from "../aws/secrets-s
 import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import { ForbiddenError } from "../errors/errors.js";
+import { SealedDataError } from "../crypto/sealing.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { AwsCredentialsMode } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
@@ -66,6 +67,13 @@ const awsFailureError = (failure: AwsFailure, field: string[]): UserErrorData =>
 });
 
 const busy = (message: string): UserErrorData => ({ code: UserErrorCode.BACKEND_BUSY, message, field: ["id"] });
+
+/** Stored credentials that cannot be opened: say so, and how to recover, without a 500. */
+const unreadableCredentials = (error: SealedDataError, field: string[]): UserErrorData => ({
+  code: UserErrorCode.AWS_CREDENTIALS_INVALID,
+  message: `The backend's stored credentials cannot be used (${error.message}). Enter the access key again (input.credentials) to replace them.`,
+  field,
+});
 
 export class BackendsService {
   private defaultIdentity?: { checkedAt: number; ok: boolean };
@@ -166,10 +174,28 @@ export class BackendsService {
       return { userErrors: [invalid(["input", input.region ? "region" : "bucket"], "The backend has provisioned resources; run teardownBackend before changing its region or bucket.")] };
     }
     const nameProblem = checkSlug(name, ["input", "name"], "Backend name");
-    const gate = input.credentials ? this.credentialsProblem(viewer, input.credentials) : undefined;
+    // Keeping DEFAULT credentials means acting as the server's own identity again (validation
+    // calls AWS with it, and a new bucket or region re-points it): the same gate as attaching them.
+    const kept = input.credentials ? undefined : this.credentialsProblem(viewer, { mode: current.awsCredentialsMode });
+    const gate = input.credentials
+      ? this.credentialsProblem(viewer, input.credentials)
+      : kept && {
+          ...kept,
+          message: this.settings.defaultCredentialsEnabled
+            ? "This backend uses the server's default credentials (its own AWS identity), which only a global admin may use; to change the backend, give an access key in input.credentials."
+            : "This backend uses the server's default credentials, which are disabled on this server (AWS_DEFAULT_CREDENTIALS=disabled); to change the backend, give an access key in input.credentials.",
+          field: CREDENTIALS_FIELD,
+        };
     if (nameProblem || gate) return { userErrors: [nameProblem, gate].filter((e): e is UserErrorData => e !== undefined) };
 
-    const source = input.credentials ? toSource(input.credentials) : this.credentials.source(current);
+    let source: AwsCredentialSource;
+    if (input.credentials) {
+      source = toSource(input.credentials);
+    } else {
+      const stored = this.credentials.tryOpen(current);
+      if (!stored.ok) return { userErrors: [unreadableCredentials(stored.error, CREDENTIALS_FIELD)] };
+      source = stored.source;
+    }
     const validated = await this.validate(source, region, bucket, subnetId);
     if ("userErrors" in validated) return validated;
 
@@ -181,7 +207,10 @@ export class BackendsService {
       // The old secret lives under the old bucket's name (or is no longer needed): remove it.
       const oldName = current.credentialsSecretName;
       if (oldName && (oldName !== stored.secretName || current.awsRegion !== region)) {
-        await deleteSecret(this.sessionFor(current), current.awsRegion, oldName);
+        // With the old credentials when they still open (they are the ones allowed on the old
+        // bucket's secrets), else with the new ones.
+        const old = this.credentials.tryOpen(current);
+        await deleteSecret({ factory: this.aws, credentials: old.ok ? old.source : source }, current.awsRegion, oldName);
       }
     }
     try {
@@ -220,8 +249,12 @@ export class BackendsService {
     ]);
     if (activeRuns > 0) return { userErrors: [busy("A provisioning run is active; wait for it to finish.")] };
     if (liveInstances > 0) return { userErrors: [busy(`${liveInstances} instance(s) are still live; terminate them first.`)] };
-    if (backend.credentialsSecretName) {
-      const deleted = await deleteSecret(this.sessionFor(backend), backend.awsRegion, backend.credentialsSecretName);
+    // Stored credentials that cannot be opened (tampered, or sealed with a key that was removed)
+    // cannot delete anything, like credentials AWS no longer accepts: the row goes anyway, so a
+    // broken backend can always be removed. The secret left behind holds only the sealed copy.
+    const stored = this.credentials.tryOpen(backend);
+    if (backend.credentialsSecretName && stored.ok) {
+      const deleted = await deleteSecret({ factory: this.aws, credentials: stored.source }, backend.awsRegion, backend.credentialsSecretName);
       // Credentials AWS no longer accepts cannot delete anything; the row goes anyway.
       if (!deleted.ok && deleted.error.kind !== "INVALID_CREDENTIALS" && deleted.error.kind !== "NOT_FOUND") {
         return { userErrors: [awsFailureError(deleted.error, ["id"])] };
@@ -238,11 +271,20 @@ export class BackendsService {
     const result = { resealed: 0, unchanged: 0, userErrors: [] as UserErrorData[] };
     for (const backend of backends) {
       const envelope = backend.sealedCredentials as string;
-      if (!this.credentials.needsReseal(envelope)) {
-        result.unchanged++;
+      // One envelope that cannot be opened (tampered, copied, unknown key id) is reported and
+      // skipped; it must not stop the others from being re-sealed.
+      let sealed: string;
+      try {
+        if (!this.credentials.needsReseal(envelope)) {
+          result.unchanged++;
+          continue;
+        }
+        sealed = this.credentials.reseal(backend.id, envelope);
+      } catch (error) {
+        if (!(error instanceof SealedDataError)) throw error;
+        result.userErrors.push({ ...unreadableCredentials(error, ["backends", backend.id]), message: `Backend ${backend.name}: its stored credentials cannot be re-sealed (${error.message}).` });
         continue;
       }
-      const sealed = this.credentials.reseal(backend.id, envelope);
       const secretName = backend.credentialsSecretName ?? credentialsSecretName(backend.awsBucket, backend.id);
       const put = await putSecret(this.sessionFor(backend), backend.awsRegion, { name: secretName, value: sealed, bucket: backend.awsBucket });
       if (!put.ok) {

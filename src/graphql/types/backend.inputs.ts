@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType } from "type-graphql";
+import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { AwsCredentialsMode } from "../../generated/prisma/enums.js";
 import { Backend } from "./backend.type.js";
 import { UserError } from "./user-error.type.js";
@@ -86,12 +86,12 @@ export class DeleteBackendPayload {
 
 @ObjectType({ description: "Result of resealCredentials." })
 export class ResealCredentialsPayload {
-  @Field({ description: "How many stored credentials were re-sealed with the newest key." })
+  @Field(() => Int, { description: "How many stored credentials were re-sealed with the newest key." })
   resealed: number;
 
-  @Field({ description: "How many were already sealed with the newest key." })
+  @Field(() => Int, { description: "How many were already sealed with the newest key." })
   unchanged: number;
 
-  @Field(() => [UserError], { description: "Backends whose new sealed copy could not be written to Secrets Manager." })
+  @Field(() => [UserError], { description: "Backends whose credentials could not be re-sealed: the stored envelope cannot be opened, or the new sealed copy could not be written to Secrets Manager." })
   userErrors: UserError[];
 }

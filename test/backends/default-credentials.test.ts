@@ -1,0 +1,214 @@
+// DEFAULT credentials are the server's own AWS identity (its default chain; here the
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of this process): only a global admin may use them,
+// AWS_DEFAULT_CREDENTIALS=disabled turns them off for everyone, and defaultCredentialsAvailable
+// says whether they work for the caller.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMoto, type MotoServer } from "../support/moto.js";
+import { createBucket, createIamUser, DUMMY_KEYS, policy, type MotoUser } from "../support/moto-iam.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import {
+  accessKey,
+  ACCOUNT_ID,
+  backendCount,
+  backendRow,
+  CREATE,
+  DISCOVER,
+  newKeyMaterial,
+  newProject,
+  newUser,
+  secretNames,
+  UPDATE,
+  withDb,
+  type Person,
+} from "./support.js";
+
+const CHAIN_VARS = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONFIG_FILE",
+  "AWS_EC2_METADATA_DISABLED",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+];
+const DEFAULT = { mode: "DEFAULT" };
+const BUCKET = "server-bucket";
+
+let moto: MotoServer;
+let savedEnv: Record<string, string | undefined>;
+
+/** The server's default chain can find only what is set here: no profile files, no instance metadata. */
+function setChain(keys: { accessKeyId: string; secretAccessKey: string } | null) {
+  for (const name of CHAIN_VARS) delete process.env[name];
+  process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials";
+  process.env.AWS_CONFIG_FILE = "/nonexistent/config";
+  process.env.AWS_EC2_METADATA_DISABLED = "true";
+  if (keys) {
+    process.env.AWS_ACCESS_KEY_ID = keys.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = keys.secretAccessKey;
+  }
+}
+
+beforeAll(async () => {
+  moto = await startMoto();
+  savedEnv = Object.fromEntries(CHAIN_VARS.map((name) => [name, process.env[name]]));
+});
+afterAll(async () => {
+  for (const [name, value] of Object.entries(savedEnv ?? {})) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await moto?.reset();
+});
+
+const discover = async (client: TestServer["admin"], input: object) => {
+  const response = await client.request(DISCOVER, { input });
+  expect(response.errors).toBeUndefined();
+  return response.data.discoverAwsBackend;
+};
+
+describe("enabled (the default), with the server's identity in its environment", () => {
+  let t: TestServer;
+  let serverIdentity: MotoUser;
+  let owner: Person; // a project ADMIN who is not a global admin
+  let ownProject: string;
+
+  beforeAll(async () => {
+    await moto.reset();
+    serverIdentity = await createIamUser(moto.endpoint, { userName: "backend-hub-server", policy: policy([{ Effect: "Allow", Action: "*", Resource: "*" }]) });
+    await createBucket(moto.endpoint, BUCKET, "us-east-1");
+    setChain(serverIdentity);
+    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
+    owner = await newUser(t, "owner");
+    ownProject = await newProject(owner.client, "owned");
+  });
+  afterAll(() => t?.close());
+
+  it("a global admin may use them: defaultCredentialsAvailable, and discovery as the server's identity", async () => {
+    expect((await discover(t.admin, {})).defaultCredentialsAvailable).toBe(true);
+    const result = await discover(t.admin, { credentials: DEFAULT, region: "us-east-1", bucket: BUCKET });
+    expect(result.userErrors).toEqual([]);
+    expect(result.defaultCredentialsAvailable).toBe(true);
+    expect(result.identity).toEqual({ accountId: ACCOUNT_ID, arn: serverIdentity.arn });
+    expect(result.buckets.map((b: any) => [b.name, b.region])).toEqual([[BUCKET, "us-east-1"]]);
+  });
+
+  it("a global admin may attach them: nothing is sealed or stored in Secrets Manager", async () => {
+    const created = await t.admin.ok(CREATE, { projectId: ownProject, input: { name: "server-default", region: "us-east-1", bucket: BUCKET, credentials: DEFAULT } });
+    expect(created.createAwsBackend.userErrors).toEqual([]);
+    const backend = created.createAwsBackend.backend;
+    expect(backend).toMatchObject({
+      status: "CONFIGURED",
+      aws: { credentialsMode: "DEFAULT", accessKeyIdHint: null, credentialsSecretName: null, accountId: ACCOUNT_ID },
+    });
+    expect((await backendRow(t.databaseUrl, backend.id))!.sealedCredentials).toBeNull();
+    expect(await secretNames(moto.endpoint, "us-east-1", DUMMY_KEYS)).toEqual([]);
+  });
+
+  it("a project ADMIN who is not a global admin is refused them, and learns nothing about the server's account", async () => {
+    expect((await discover(owner.client, {})).defaultCredentialsAvailable).toBe(false);
+    const result = await discover(owner.client, { credentials: DEFAULT, region: "us-east-1", bucket: BUCKET });
+    expect(result.defaultCredentialsAvailable).toBe(false);
+    expect(result.userErrors).toEqual([
+      { code: "AWS_DEFAULT_CREDENTIALS_DISABLED", message: expect.stringContaining("only a global admin"), field: ["input", "credentials", "mode"] },
+    ]);
+    expect(result).toMatchObject({ identity: null, buckets: [], subnets: [] });
+
+    const before = await backendCount(t.databaseUrl);
+    const created = await owner.client.ok(CREATE, { projectId: ownProject, input: { name: "borrowed", region: "us-east-1", bucket: BUCKET, credentials: DEFAULT } });
+    expect(created.createAwsBackend).toEqual({
+      backend: null,
+      userErrors: [{ code: "AWS_DEFAULT_CREDENTIALS_DISABLED", message: expect.stringContaining("only a global admin"), field: ["input", "credentials", "mode"] }],
+    });
+    expect(await backendCount(t.databaseUrl)).toBe(before);
+  });
+
+  it("a project ADMIN cannot re-point a backend that uses them, except by giving an access key", async () => {
+    await createBucket(moto.endpoint, "elsewhere", "us-east-1");
+    const created = await t.admin.ok(CREATE, { projectId: ownProject, input: { name: "admin-made", region: "us-east-1", bucket: BUCKET, credentials: DEFAULT } });
+    const id = created.createAwsBackend.backend.id;
+
+    const repoint = await owner.client.ok(UPDATE, { id, input: { bucket: "elsewhere" } });
+    expect(repoint.updateAwsBackend).toEqual({
+      backend: null,
+      userErrors: [{ code: "AWS_DEFAULT_CREDENTIALS_DISABLED", message: expect.stringContaining("give an access key"), field: ["input", "credentials"] }],
+    });
+    expect((await backendRow(t.databaseUrl, id))!.awsBucket).toBe(BUCKET);
+
+    const ownKeys = await owner.client.ok(UPDATE, { id, input: { bucket: "elsewhere", credentials: accessKey(DUMMY_KEYS) } });
+    expect(ownKeys.updateAwsBackend.userErrors).toEqual([]);
+    expect(ownKeys.updateAwsBackend.backend.aws).toMatchObject({ bucket: "elsewhere", credentialsMode: "ACCESS_KEY" });
+
+    // The global admin may keep using them.
+    const other = await t.admin.ok(CREATE, { projectId: ownProject, input: { name: "admin-kept", region: "us-east-1", bucket: BUCKET, credentials: DEFAULT } });
+    const kept = await t.admin.ok(UPDATE, { id: other.createAwsBackend.backend.id, input: { bucket: "elsewhere" } });
+    expect(kept.updateAwsBackend.userErrors).toEqual([]);
+    expect(kept.updateAwsBackend.backend.aws).toMatchObject({ bucket: "elsewhere", credentialsMode: "DEFAULT" });
+  });
+});
+
+describe("disabled with AWS_DEFAULT_CREDENTIALS=disabled", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    await moto.reset();
+    await createBucket(moto.endpoint, BUCKET, "us-east-1");
+    // The chain would work; the setting wins anyway.
+    setChain(DUMMY_KEYS);
+    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`, AWS_DEFAULT_CREDENTIALS: "disabled" });
+  });
+  afterAll(() => t?.close());
+
+  it("are unavailable even to a global admin, in discovery, create and update; access keys still work", async () => {
+    const projectId = await newProject(t.admin, "no-defaults");
+    const disabled = { code: "AWS_DEFAULT_CREDENTIALS_DISABLED", message: expect.stringContaining("AWS_DEFAULT_CREDENTIALS=disabled"), field: ["input", "credentials", "mode"] };
+    const result = await discover(t.admin, { credentials: DEFAULT, region: "us-east-1" });
+    expect(result.defaultCredentialsAvailable).toBe(false);
+    expect(result.userErrors).toEqual([disabled]);
+    expect(result.identity).toBeNull();
+
+    const created = await t.admin.ok(CREATE, { projectId, input: { region: "us-east-1", bucket: BUCKET, credentials: DEFAULT } });
+    expect(created.createAwsBackend).toEqual({ backend: null, userErrors: [disabled] });
+    expect(await backendCount(t.databaseUrl)).toBe(0);
+
+    // A backend attached while they were enabled cannot be used through them any more.
+    const id = randomUUID();
+    await withDb(t.databaseUrl, (db) =>
+      db.query(
+        `INSERT INTO "Backend" (id, "projectId", name, "awsRegion", "awsBucket", "awsCredentialsMode", "updatedAt") VALUES ($1, $2, 'from-before', 'us-east-1', $3, 'DEFAULT', now())`,
+        [id, projectId, BUCKET],
+      ),
+    );
+    const updated = await t.admin.ok(UPDATE, { id, input: { name: "renamed" } });
+    expect(updated.updateAwsBackend).toEqual({
+      backend: null,
+      userErrors: [{ code: "AWS_DEFAULT_CREDENTIALS_DISABLED", message: expect.stringContaining("AWS_DEFAULT_CREDENTIALS=disabled"), field: ["input", "credentials"] }],
+    });
+
+    const withKey = await discover(t.admin, { credentials: accessKey(DUMMY_KEYS), region: "us-east-1", bucket: BUCKET });
+    expect(withKey.userErrors).toEqual([]);
+    expect(withKey.identity).not.toBeNull();
+  });
+});
+
+describe("enabled, but the server's chain finds no credentials", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    await moto.reset();
+    setChain(null);
+    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
+  });
+  afterAll(() => t?.close());
+
+  it("defaultCredentialsAvailable is false, and using them says the chain is empty", async () => {
+    expect((await discover(t.admin, {})).defaultCredentialsAvailable).toBe(false);
+    const result = await discover(t.admin, { credentials: DEFAULT, region: "us-east-1" });
+    expect(result.userErrors).toEqual([
+      { code: "AWS_CREDENTIALS_INVALID", message: expect.stringContaining("default credential chain"), field: ["input", "credentials"] },
+    ]);
+    expect(result.identity).toBeNull();
+  });
+});
