@@ -1,0 +1,70 @@
+// Reading job and runner logs (FilterLogEvents) one page at a time with AWS's own opaque token.
+// A log group that does not exist yet (nothing has run) is an empty page, not an error.
+import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import type { AwsSession } from "../discovery.js";
+import { attempt, type AwsResult } from "../errors.js";
+
+export interface LogEventsQuery {
+  group: string;
+  streamPrefix?: string | null;
+  /** Inclusive, epoch milliseconds or Date. */
+  startTime?: number | Date | null;
+  /** Inclusive, epoch milliseconds or Date. */
+  endTime?: number | Date | null;
+  /** Events per page, 1 to 10 000. */
+  limit: number;
+  nextToken?: string | null;
+}
+
+export interface LogEvent {
+  timestamp: Date;
+  stream: string;
+  message: string;
+}
+
+export interface LogEventsPage {
+  events: LogEvent[];
+  /** Pass back to get the next page; absent on the last page. */
+  nextToken?: string;
+}
+
+/** AWS may answer with empty pages that still carry a token; follow at most this many in one call. */
+const MAX_EMPTY_PAGES = 5;
+
+const millis = (value: number | Date | null | undefined) => (value == null ? undefined : value instanceof Date ? value.getTime() : value);
+
+/**
+ * One page of events of `group` (optionally only streams starting with `streamPrefix`), oldest first.
+ * The prefix is also applied to the answer, because some endpoints (moto) ignore logStreamNamePrefix.
+ */
+export async function filterLogEvents(session: AwsSession, region: string, query: LogEventsQuery): Promise<AwsResult<LogEventsPage>> {
+  const logs = session.factory.client("logs", region, session.credentials);
+  const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 10_000);
+  const prefix = query.streamPrefix || undefined;
+  let nextToken = query.nextToken || undefined;
+  for (let page = 0; ; page++) {
+    const result = await attempt("logs", "FilterLogEvents", () =>
+      logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: query.group,
+          logStreamNamePrefix: prefix,
+          startTime: millis(query.startTime),
+          endTime: millis(query.endTime),
+          limit,
+          nextToken,
+        }),
+      ),
+    );
+    if (!result.ok) {
+      if (result.error.code === "ResourceNotFoundException") return { ok: true, value: { events: [] } };
+      return result;
+    }
+    const events = (result.value.events ?? [])
+      .filter((event) => !prefix || (event.logStreamName ?? "").startsWith(prefix))
+      .map((event) => ({ timestamp: new Date(event.timestamp ?? 0), stream: event.logStreamName ?? "", message: event.message ?? "" }));
+    nextToken = result.value.nextToken || undefined;
+    if (events.length > 0 || !nextToken || page + 1 >= MAX_EMPTY_PAGES) {
+      return { ok: true, value: nextToken ? { events, nextToken } : { events } };
+    }
+  }
+}
