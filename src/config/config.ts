@@ -32,6 +32,12 @@ const configSchema = z.object({
   RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).default(30),
   /** Mutations that call AWS allowed per token, and per client address, per minute. */
   RATE_LIMIT_AWS_MUTATIONS: z.coerce.number().int().min(1).default(120),
+  /** How often instance states are refreshed from EC2 (0: never). */
+  INSTANCE_SYNC_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
+  /** Total time a launch keeps retrying IAM propagation and transient errors with its ClientToken. */
+  LAUNCH_RETRY_SECONDS: z.coerce.number().min(0).max(600).default(120),
+  /** First delay between those retries (doubling, capped at 15 s). */
+  LAUNCH_RETRY_INITIAL_MS: z.coerce.number().int().min(1).max(60_000).default(2_000),
   /** false: this replica serves the API but executes no provisioning runs. */
   PROVISIONING_WORKER: booleanFlag.default(true),
   /** A run's job is considered abandoned (its process died) after this long; then it resumes elsewhere. */

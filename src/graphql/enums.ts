@@ -114,6 +114,20 @@ registerEnumType(InstanceStatus, {
   },
 });
 
+export enum LogGroupKind {
+  JOBS = "JOBS",
+  RUNNERS = "RUNNERS",
+}
+
+registerEnumType(LogGroupKind, {
+  name: "LogGroupKind",
+  description: "Which of the backend's log groups.",
+  valuesConfig: {
+    JOBS: { description: "/dstack/jobs/<bucket>: what jobs print." },
+    RUNNERS: { description: "/dstack/runners/<bucket>: the runner agents' own logs." },
+  },
+});
+
 registerEnumType(UserErrorCode, {
   name: "UserErrorCode",
   description: "What kind of problem a `UserError` reports; stable, for programs to branch on.",

@@ -1,7 +1,9 @@
 import type { NonEmptyArray } from "type-graphql";
 import { BackendResolver } from "./backend.resolver.js";
+import { BackendInstancesResolver, InstanceResolver } from "./instance.resolver.js";
+import { ProjectDataResolver } from "./project-data.resolver.js";
 import { ProjectResolver } from "./project.resolver.js";
 import { RunResolver } from "./run.resolver.js";
 import { UserResolver } from "./user.resolver.js";
 
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ProjectResolver, BackendResolver, RunResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ProjectResolver, BackendResolver, RunResolver, InstanceResolver, BackendInstancesResolver, ProjectDataResolver];

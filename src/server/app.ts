@@ -25,6 +25,7 @@ import { playgroundRouter } from "../http/playground.js";
 import { PgBossRunQueue } from "../jobs/run-queue.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { RunExecutor } from "../provisioning/run-executor.js";
+import { InstanceSync } from "../compute/instance-sync.js";
 import { createServices, type Services } from "../services/services.js";
 import { createContextFactory, resolveViewer } from "./context-factory.js";
 import { createFormatError } from "./format-error.js";
@@ -42,6 +43,8 @@ export interface RunningServer {
   services: Services;
   /** The bootstrap admin token, when this start created the first admin. */
   adminToken?: string;
+  /** Refreshes instance states from EC2 now (tests; the worker also does it on a timer). */
+  syncInstances(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultCredentialsEnabled: config.AWS_DEFAULT_CREDENTIALS === "enabled",
     runQueue,
     events,
+    launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
   const executor = new RunExecutor(database, services.backends, services.publishRun, logger, {
@@ -102,6 +106,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
 
   const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
+  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger);
+  if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
   const schema = await buildApiSchema();
   const app = express();
   app.disable("x-powered-by");
@@ -166,9 +172,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     database,
     services,
     adminToken: bootstrap?.token,
+    syncInstances: () => instanceSync.round(),
     close() {
       closing ??= (async () => {
         await apollo.stop();
+        await instanceSync.stop();
         await runQueue.stop();
         await eventTarget.close();
         await database.close();

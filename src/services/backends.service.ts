@@ -13,6 +13,7 @@ import type { Backend } from "../generated/prisma/client.js";
 import type { AwsCredentialsMode } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { AwsDiscoveryResult, AwsDiscoveryService } from "./aws-discovery.service.js";
+import { imageSpecFrom, withImage, type ImageInput } from "./backend-image.js";
 import { accessKeyIdHint, type BackendCredentials } from "./backend-credentials.js";
 import { assertRole, type ProjectAccess, type ProjectAccessService } from "./project-access.js";
 import { isUniqueViolation } from "./prisma-errors.js";
@@ -32,6 +33,7 @@ export interface DiscoverInput {
 }
 
 export interface CreateAwsBackendInput {
+  image?: ImageInput | null;
   name?: string | null;
   region: string;
   bucket: string;
@@ -40,6 +42,7 @@ export interface CreateAwsBackendInput {
 }
 
 export interface UpdateAwsBackendInput {
+  image?: ImageInput | null;
   name?: string | null;
   region?: string | null;
   bucket?: string | null;
@@ -120,6 +123,8 @@ export class BackendsService {
     if (!access) return { userErrors: [notFound(["projectId"], "Project")] };
     const name = input.name ?? `aws-${input.region}`;
     const nameProblem = checkSlug(name, ["input", "name"], "Backend name");
+    const image = input.image ? imageSpecFrom(input.image) : null;
+    if (image && "problem" in image) return { userErrors: [image.problem] };
     const gate = this.credentialsProblem(viewer, input.credentials);
     if (nameProblem || gate) return { userErrors: [nameProblem, gate].filter((e): e is UserErrorData => e !== undefined) };
 
@@ -142,6 +147,7 @@ export class BackendsService {
           awsCredentialsMode: input.credentials.mode,
           awsAccessKeyIdHint: source.mode === "ACCESS_KEY" ? accessKeyIdHint(source.accessKeyId) : null,
           awsAccountId: found.accountId,
+          ...(image ? { settings: withImage({}, image.spec) } : {}),
           credentialsSecretName: stored.secretName,
           sealedCredentials: stored.sealed,
         },
@@ -174,6 +180,8 @@ export class BackendsService {
       return { userErrors: [invalid(["input", input.region ? "region" : "bucket"], "The backend has provisioned resources; run teardownBackend before changing its region or bucket.")] };
     }
     const nameProblem = checkSlug(name, ["input", "name"], "Backend name");
+    const image = input.image ? imageSpecFrom(input.image) : null;
+    if (image && "problem" in image) return { userErrors: [image.problem] };
     // Keeping DEFAULT credentials means acting as the server's own identity again (validation
     // calls AWS with it, and a new bucket or region re-points it): the same gate as attaching them.
     const kept = input.credentials ? undefined : this.credentialsProblem(viewer, { mode: current.awsCredentialsMode });
@@ -222,6 +230,7 @@ export class BackendsService {
           awsBucket: bucket,
           awsSubnetId: subnetId,
           awsAccountId: validated.accountId,
+          ...(image ? { settings: withImage(current.settings, image.spec) } : {}),
           ...(input.credentials
             ? { awsCredentialsMode: input.credentials.mode, awsAccessKeyIdHint: source.mode === "ACCESS_KEY" ? accessKeyIdHint(source.accessKeyId) : null }
             : {}),

@@ -12,17 +12,24 @@ import { UsersService } from "./users.service.js";
 import type { EventBus } from "../events/event-bus.js";
 import { RunsService, type RunQueue } from "../provisioning/runs.service.js";
 import type { RunView } from "../provisioning/run-view.js";
+import type { LaunchRetryOptions } from "../aws/compute/launch.js";
+import { ArtifactsService } from "../compute/artifacts.service.js";
+import { InstancesService } from "../compute/instances.service.js";
+import { LogsService } from "../compute/logs.service.js";
+import { OffersService } from "../compute/offers.service.js";
+import { ProjectSecretsService } from "../compute/project-secrets.service.js";
 
 export interface ServiceDeps {
   prisma: PrismaClient;
   runQueue: RunQueue;
+  launchRetry: LaunchRetryOptions;
   events: EventBus;
   aws: AwsClientFactory;
   keyring: Keyring;
   defaultCredentialsEnabled: boolean;
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
   const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled });
@@ -36,6 +43,11 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     backends,
     runs: new RunsService(prisma, access, backends, runQueue, publishRun),
     publishRun,
+    offers: new OffersService(backends),
+    instances: new InstancesService(prisma, backends, (view) => events.publish("INSTANCE_UPDATED", view.id, view), launchRetry),
+    projectSecrets: new ProjectSecretsService(prisma, backends),
+    logs: new LogsService(backends),
+    artifacts: new ArtifactsService(backends),
   };
 }
 

@@ -11,7 +11,10 @@ export const TEARDOWN = `mutation($id: ID!) { teardownBackend(id: $id) { run { $
 export const RUN = `query($id: ID!) { provisioningRun(id: $id) { ${RUN_FIELDS} backend { id status } } }`;
 
 /** A project with an AWS backend whose IAM user holds exactly the seed's policy. */
-export async function createSeedBackend(admin: GraphQLClient, endpoint: string, bucket: string, region = "us-east-1") {
+/** moto ships Canonical's xenial images (not jammy, the service's default). */
+export const MOTO_CANONICAL_IMAGE = { namePattern: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", owner: "099720109477" };
+
+export async function createSeedBackend(admin: GraphQLClient, endpoint: string, bucket: string, region = "us-east-1", extra: Record<string, unknown> = {}) {
   await createBucket(endpoint, bucket, region);
   const user: MotoUser = await createIamUser(endpoint, { userName: `dstack-${bucket}`, policy: awsIamPolicyDocument(bucket) });
   const project = await admin.ok(`mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`, {
@@ -21,7 +24,7 @@ export async function createSeedBackend(admin: GraphQLClient, endpoint: string, 
     `mutation($projectId: ID!, $input: CreateAwsBackendInput!) { createAwsBackend(projectId: $projectId, input: $input) { backend { id status } userErrors { code field message } } }`,
     {
       projectId: project.createProject.project.id,
-      input: { region, bucket, credentials: { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey } },
+      input: { region, bucket, credentials: { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey }, ...extra },
     },
   );
   expect(created.createAwsBackend.userErrors).toEqual([]);

@@ -124,7 +124,8 @@ export function runInstancesInput(input: RunInstanceInput, clientToken: string, 
 }
 
 /** The instance an earlier attempt launched with this token, if EC2 lists it. Failures count as "none found". */
-async function findByToken(session: AwsSession, region: string, clientToken: string): Promise<LaunchedInstance | null> {
+/** The instance an earlier launch with this token started, if EC2 lists one. */
+export async function findByToken(session: AwsSession, region: string, clientToken: string): Promise<LaunchedInstance | null> {
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeInstances", () =>
     ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLIENT_TOKEN_TAG}`, Values: [clientToken] }], MaxResults: 1000 })),

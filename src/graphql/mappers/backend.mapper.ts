@@ -2,6 +2,10 @@
 // and anything else in the row stay behind.
 import type { Backend as BackendRow } from "../../generated/prisma/client.js";
 import type { Backend } from "../types/backend.type.js";
+import type { ImageSpec } from "../../aws/compute/images.js";
+import { imageOf } from "../../services/backend-image.js";
+
+const describeImage = (spec: ImageSpec | null): string | null => (spec === null ? null : "amiId" in spec ? spec.amiId : `${spec.owner}/${spec.namePattern}`);
 
 export function toBackend(row: BackendRow): Backend {
   return {
@@ -22,6 +26,7 @@ export function toBackend(row: BackendRow): Backend {
             accessKeyIdHint: row.awsAccessKeyIdHint,
             accountId: row.awsAccountId,
             credentialsSecretName: row.credentialsSecretName,
+            image: describeImage(imageOf(row.settings)),
           }
         : null,
   };

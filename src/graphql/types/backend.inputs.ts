@@ -15,6 +15,18 @@ export class AwsCredentialsInput {
   secretAccessKey?: string | null;
 }
 
+@InputType({ description: "The machine image instances launch from: an AMI id, or a name pattern with a pinned owner (never a name alone)." })
+export class AwsImageInput {
+  @Field(() => String, { nullable: true, description: "An AMI id, e.g. ami-0abc…." })
+  amiId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Image name pattern (wildcards *), e.g. ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-amd64-server-*." })
+  namePattern?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Owner account id (or "amazon", "aws-marketplace", "self") required with namePattern.' })
+  owner?: string | null;
+}
+
 @InputType({ description: "The AWS backend form as filled in so far; every field is optional." })
 export class DiscoverAwsBackendInput {
   @Field(() => AwsCredentialsInput, { nullable: true, description: "Credentials to check and discover with." })
@@ -32,6 +44,9 @@ export class DiscoverAwsBackendInput {
 
 @InputType({ description: "A new AWS backend; validated exactly as discovery does." })
 export class CreateAwsBackendInput {
+  @Field(() => AwsImageInput, { nullable: true, description: "Machine image; absent: the newest Ubuntu 22.04 LTS owned by Canonical (or, on update, unchanged)." })
+  image?: AwsImageInput | null;
+
   @Field(() => String, { nullable: true, description: "Name unique within the project (slug); defaults to aws-<region>." })
   name?: string | null;
 
@@ -50,6 +65,9 @@ export class CreateAwsBackendInput {
 
 @InputType({ description: "Changes to an AWS backend; absent fields (and absent credentials) stay as they are." })
 export class UpdateAwsBackendInput {
+  @Field(() => AwsImageInput, { nullable: true, description: "Machine image; absent: the newest Ubuntu 22.04 LTS owned by Canonical (or, on update, unchanged)." })
+  image?: AwsImageInput | null;
+
   @Field(() => String, { nullable: true, description: "New name." })
   name?: string | null;
 

@@ -23,6 +23,9 @@ export class AwsBackendConfig {
   @Field(() => String, { nullable: true, description: "AWS account id the credentials belong to." })
   accountId: string | null;
 
+  @Field(() => String, { nullable: true, description: "Image instances launch from: an AMI id, or \"<owner>/<name pattern>\"; null: newest Ubuntu 22.04 LTS owned by Canonical." })
+  image: string | null;
+
   @Field(() => String, { nullable: true, description: 'Secrets Manager secret holding the sealed credentials: "/dstack/<bucket>/credentials/<backend id>".' })
   credentialsSecretName: string | null;
 }

@@ -1,0 +1,180 @@
+// Launching, reading and terminating instances. The Instance row is written before RunInstances,
+// and its id is the EC2 ClientToken: a retried or resumed launch can never start a second machine.
+import { randomUUID } from "node:crypto";
+import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
+import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
+import { launchWithRetry, type LaunchRetryOptions } from "../aws/compute/launch.js";
+import { instanceTags } from "../aws/compute/tags.js";
+import { terminateInstance } from "../aws/compute/terminate.js";
+import type { Viewer } from "../auth/viewer.js";
+import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
+import type { Backend, Instance } from "../generated/prisma/client.js";
+import type { InstanceMarket } from "../generated/prisma/enums.js";
+import type { PrismaClient } from "../db/prisma.js";
+import type { BackendsService } from "../services/backends.service.js";
+import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../services/pagination.js";
+import { checkSlug, invalid, isUuid, notFound } from "../services/validation.js";
+import { imageOf } from "../services/backend-image.js";
+import { scopedBackend } from "./backend-scope.js";
+import { computeUserError } from "./compute-errors.js";
+import { toInstanceView, type InstanceView } from "./instance-view.js";
+
+export interface LaunchInput {
+  name?: string | null;
+  instanceType: string;
+  market?: InstanceMarket | null;
+  diskGiB?: number | null;
+  sshPublicKey?: string | null;
+}
+
+export interface InstanceResult {
+  instance?: InstanceView;
+  userErrors: UserErrorData[];
+}
+
+const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
+const DEFAULT_DISK_GIB = 100;
+const EMPTY_USER_DATA = Buffer.from("#cloud-config\n").toString("base64");
+
+export class InstancesService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly backends: BackendsService,
+    private readonly publish: (view: InstanceView) => void,
+    private readonly launchRetry: LaunchRetryOptions,
+  ) {}
+
+  async find(viewer: Viewer, id: string): Promise<InstanceView | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.prisma.instance.findUnique({ where: { id } });
+    if (!row || !(await this.backends.find(viewer, row.backendId))) return null;
+    return toInstanceView(row);
+  }
+
+  /** A page of a backend's instances; the caller has already been allowed to see the backend. */
+  async listForBackend(backendId: string, first?: number | null, after?: string | null): Promise<Page<InstanceView>> {
+    const request = pageRequest(first, after);
+    const rows = await this.prisma.instance.findMany({ where: { AND: [{ backendId }, afterKey(request.after)] }, orderBy: keysetOrder, take: request.take });
+    return toPage(rows.map(toInstanceView), request);
+  }
+
+  async launch(viewer: Viewer, backendId: string, input: LaunchInput): Promise<InstanceResult> {
+    const scoped = await scopedBackend(this.backends, viewer, backendId, "USER");
+    if (!scoped) return { userErrors: [notFound(["backendId"], "Backend")] };
+    const { backend, session } = scoped;
+    const problems = this.inputProblems(input);
+    if (backend.status !== "READY") problems.push(invalid(["backendId"], `The backend is ${backend.status}; provision it (provisionBackend) until it is READY.`));
+    const securityGroupId = problems.length ? null : await this.provisionedSecurityGroup(backend.id);
+    if (!problems.length && !securityGroupId) problems.push(invalid(["backendId"], "The backend's security group is not known; run provisionBackend again."));
+    if (problems.length) return { userErrors: problems };
+
+    const image = await resolveImage(session, backend.awsRegion, imageSpecOf(backend));
+    if (!image.ok) return { userErrors: [computeUserError(image.error, ["backendId"])] };
+
+    const id = randomUUID();
+    const market = input.market ?? "ON_DEMAND";
+    const name = input.name ?? `${input.instanceType.replace(".", "-")}-${id.slice(0, 8)}`;
+    const row = await this.prisma.instance.create({
+      data: { id, backendId, name, instanceType: input.instanceType, market, region: backend.awsRegion, clientToken: `bh-${id}` },
+    });
+    const ssh = input.sshPublicKey ? buildUserData(input.sshPublicKey) : { ok: true as const, value: EMPTY_USER_DATA };
+    const launched = await launchWithRetry(
+      session,
+      backend.awsRegion,
+      {
+        clientToken: row.clientToken,
+        instanceType: input.instanceType,
+        imageId: image.value.imageId,
+        rootDeviceName: image.value.rootDeviceName,
+        market,
+        subnetId: backend.awsSubnetId,
+        securityGroupId: securityGroupId as string,
+        instanceProfileName: `dstack_role_${backend.awsBucket.replaceAll("-", "_")}`,
+        diskGiB: input.diskGiB ?? DEFAULT_DISK_GIB,
+        userData: ssh.ok ? ssh.value : EMPTY_USER_DATA,
+        tags: instanceTags({ name, bucket: backend.awsBucket, backendId: backend.id, projectId: backend.projectId }),
+      },
+      this.launchRetry,
+    );
+    if (launched.ok) {
+      return { instance: await this.update(id, { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId }), userErrors: [] };
+    }
+    const failure = launched.error;
+    const problem = computeUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
+    switch (failure.kind) {
+      case "INSTANCE_TYPE_UNAVAILABLE":
+      case "INVALID_INPUT":
+        // Nothing was launched: no record to keep.
+        await this.prisma.instance.delete({ where: { id } });
+        return { userErrors: [problem] };
+      case "NO_CAPACITY":
+        return { instance: await this.update(id, { status: "NO_CAPACITY", statusReason: failure.message }), userErrors: [problem] };
+      case "TRANSIENT":
+      case "INSTANCE_PROFILE_NOT_READY":
+        // It may or may not have launched: the background sync finishes it with the same token.
+        return { instance: await this.update(id, { statusReason: `Launch still in progress: ${failure.message}` }), userErrors: [problem] };
+      default:
+        return { instance: await this.update(id, { status: "FAILED", statusReason: failure.message, terminatedAt: new Date() }), userErrors: [problem] };
+    }
+  }
+
+  async terminate(viewer: Viewer, id: string): Promise<InstanceResult> {
+    const row = isUuid(id) ? await this.prisma.instance.findUnique({ where: { id } }) : null;
+    const scoped = row ? await scopedBackend(this.backends, viewer, row.backendId, "USER") : null;
+    if (!row || !scoped) return { userErrors: [notFound(["id"], "Instance")] };
+    if (row.status === "TERMINATED" || row.status === "FAILED") return { instance: toInstanceView(row), userErrors: [] };
+    if (!row.awsInstanceId && !row.spotRequestId) {
+      return { instance: await this.update(id, { status: "TERMINATED", terminatedAt: new Date(), statusReason: "Terminated before EC2 reported an instance." }), userErrors: [] };
+    }
+    const result = await terminateInstance(scoped.session, row.region, { instanceId: row.awsInstanceId, spotRequestId: row.spotRequestId, bucket: scoped.backend.awsBucket });
+    if (!result.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(result.error, ["id"])] };
+    const gone = result.value.instance === "already-terminated" || result.value.instance === "not-found" || result.value.instance === "none";
+    return {
+      instance: await this.update(id, {
+        status: gone ? "TERMINATED" : "TERMINATING",
+        awsInstanceId: result.value.instanceId ?? row.awsInstanceId,
+        ...(gone ? { terminatedAt: new Date() } : {}),
+      }),
+      userErrors: [],
+    };
+  }
+
+  /** Applies a change, publishes the new state, and returns it. */
+  async update(id: string, data: Partial<Pick<Instance, "status" | "statusReason" | "awsInstanceId" | "spotRequestId" | "terminatedAt" | "pricePerHour">>): Promise<InstanceView> {
+    const view = toInstanceView(await this.prisma.instance.update({ where: { id }, data }));
+    this.publish(view);
+    return view;
+  }
+
+  private inputProblems(input: LaunchInput): UserErrorData[] {
+    const problems: UserErrorData[] = [];
+    if (!INSTANCE_TYPE.test(input.instanceType)) {
+      problems.push({ code: UserErrorCode.INSTANCE_TYPE_UNAVAILABLE, message: `"${input.instanceType.slice(0, 40)}" is not an EC2 instance type (e.g. t3.micro).`, field: ["input", "instanceType"] });
+    }
+    if (input.name != null) {
+      const problem = checkSlug(input.name, ["input", "name"], "Instance name");
+      if (problem) problems.push(problem);
+    }
+    if (input.diskGiB != null && (!Number.isInteger(input.diskGiB) || input.diskGiB < 8 || input.diskGiB > 16_384)) {
+      problems.push(invalid(["input", "diskGiB"], "diskGiB must be a whole number from 8 to 16384."));
+    }
+    if (input.sshPublicKey) {
+      const key = parseSshPublicKey(input.sshPublicKey);
+      if (!key.ok) problems.push(invalid(["input", "sshPublicKey"], key.message));
+    }
+    return problems;
+  }
+
+  /** The security group the last successful provisioning created or found. */
+  private async provisionedSecurityGroup(backendId: string): Promise<string | null> {
+    const step = await this.prisma.provisioningStep.findFirst({
+      where: { name: "security-group", status: "DONE", run: { backendId, kind: "PROVISION", status: "SUCCEEDED" } },
+      orderBy: { finishedAt: "desc" },
+    });
+    return step?.resourceId ?? null;
+  }
+}
+
+function imageSpecOf(backend: Backend): ImageSpec {
+  return imageOf(backend.settings) ?? DEFAULT_IMAGE_SPEC;
+}
