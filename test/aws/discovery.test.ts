@@ -369,9 +369,7 @@ describe("faults and parallelism (through the fault proxy)", () => {
     const viaProxy = createAwsClientFactory({ endpoint: proxy.endpoint });
     try {
       proxy.addRule({ match: on.any(), fault: { kind: "latency", ms: 100 } });
-      const started = performance.now();
       const result = await new AwsDiscoveryService(viaProxy).discover(input);
-      const elapsed = performance.now() - started;
       expect(result.userErrors).toEqual([]);
 
       const requests = proxy.requests;
@@ -389,8 +387,7 @@ describe("faults and parallelism (through the fault proxy)", () => {
       const overlapped = (round: ProxiedRequest[]) => Math.max(...round.map((r) => r.startedAt)) < Math.min(...round.map((r) => r.endedAt!));
       expect(overlapped(firstRound)).toBe(true);
       expect(overlapped(secondRound)).toBe(true);
-      // 10 calls × 100 ms = 1 s if sequential; two rounds ≈ 200 ms plus moto's own time.
-      expect(elapsed).toBeLessThan(5 * 100);
+      // Wall-clock latency (elapsed / 100 ms = rounds) is reported by `npm run bench`, not asserted here.
     } finally {
       viaProxy.destroy();
       await proxy.stop();

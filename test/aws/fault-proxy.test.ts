@@ -127,7 +127,8 @@ describe("fault proxy", () => {
     const started = performance.now();
     const result = await attempt("sts", "GetCallerIdentity", () => impatient.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({})));
     expect(result.ok ? null : result.error).toMatchObject({ kind: "TRANSIENT", code: "TimeoutError" });
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Ended by the 300 ms request timeout, not by the default 10 s one (loose bound: machines under load are slow).
+    expect(performance.now() - started).toBeLessThan(6000);
     impatient.destroy();
   });
 
