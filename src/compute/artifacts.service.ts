@@ -31,12 +31,14 @@ export class ArtifactsService {
     const { backend, session } = scoped;
     const scope = projectArtifactsPrefix(backend.projectId);
     const fingerprint = fingerprintOf(backendId, query.prefix);
-    const page = await listArtifacts(session, backend.awsRegion, {
-      bucket: backend.awsBucket,
-      prefix: scope + (query.prefix ?? ""),
-      limit,
-      continuationToken: query.after ? readAwsCursor(query.after, fingerprint) : null,
-    });
+    const listPrefix = scope + (query.prefix ?? "");
+    // Every cursor (each edge's and the page's end) is the key of its object: the next page starts
+    // after it (StartAfter), so any edge's cursor works as `after`, as Relay expects.
+    const startAfter = query.after ? readAwsCursor(query.after, fingerprint) : null;
+    if (startAfter !== null && !startAfter.startsWith(listPrefix)) {
+      throw new BadUserInputError("`after` is not a cursor of this query; pass an endCursor from a previous page of the same query.", "after");
+    }
+    const page = await listArtifacts(session, backend.awsRegion, { bucket: backend.awsBucket, prefix: listPrefix, limit, startAfter });
     if (!page.ok) throw new AwsQueryError(computeUserError(page.error, ["backendId"]));
     const edges = await Promise.all(
       page.value.objects.map(async (object) => {
@@ -46,7 +48,14 @@ export class ArtifactsService {
         return { cursor: opaqueAwsCursor(object.key, fingerprint), node };
       }),
     );
-    const endCursor = page.value.nextToken ? opaqueAwsCursor(page.value.nextToken, fingerprint) : null;
-    return { edges, pageInfo: { hasNextPage: endCursor !== null, hasPreviousPage: Boolean(query.after), startCursor: edges[0]?.cursor ?? null, endCursor } };
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: page.value.nextToken !== undefined,
+        hasPreviousPage: Boolean(query.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
   }
 }

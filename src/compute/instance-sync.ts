@@ -5,7 +5,7 @@ import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRe
 import { mapInstanceStatus } from "../aws/compute/status.js";
 import type { Database } from "../db/prisma.js";
 import type { AwsSession } from "../aws/discovery.js";
-import { findByToken, normalizeClientToken } from "../aws/compute/launch.js";
+import { lookupByToken, normalizeClientToken } from "../aws/compute/launch.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
 import type { BackendsService } from "../services/backends.service.js";
@@ -80,15 +80,19 @@ export class InstanceSync {
       return; // credentials cannot be opened; the API reports that on use
     }
     const region = backend.awsRegion;
-    const instanceIds = rows.flatMap((row) => (row.awsInstanceId ? [row.awsInstanceId] : []));
+    // Spot requests first, then the instances: known ones and those the requests were just fulfilled
+    // with, so a fulfilled request shows its instance's state in the same round.
     const requestIds = rows.flatMap((row) => (row.spotRequestId ? [row.spotRequestId] : []));
-    const [instances, requests] = await Promise.all([
-      instanceIds.length ? describeInstances(session, region, instanceIds) : null,
-      requestIds.length ? describeSpotRequests(session, region, requestIds) : null,
-    ]);
-    if ((instances && !instances.ok) || (requests && !requests.ok)) return; // transient or denied: next round
-    const instanceById = new Map<string, InstanceInfo>((instances?.ok ? instances.value.found : []).map((info) => [info.instanceId, info]));
+    const requests = requestIds.length ? await describeSpotRequests(session, region, requestIds) : null;
+    if (requests && !requests.ok) return; // transient or denied: next round
     const requestById = new Map<string, SpotRequestInfo>((requests?.ok ? requests.value.found : []).map((info) => [info.requestId, info]));
+    const instanceIds = rows.flatMap((row) => {
+      const id = row.awsInstanceId ?? (row.spotRequestId ? requestById.get(row.spotRequestId)?.instanceId : null);
+      return id ? [id] : [];
+    });
+    const instances = instanceIds.length ? await describeInstances(session, region, instanceIds) : null;
+    if (instances && !instances.ok) return;
+    const instanceById = new Map<string, InstanceInfo>((instances?.ok ? instances.value.found : []).map((info) => [info.instanceId, info]));
     for (const row of rows) {
       if (!row.awsInstanceId && !row.spotRequestId) {
         await this.adoptUnfinishedLaunch(row, session);
@@ -113,7 +117,9 @@ export class InstanceSync {
    * started is adopted; if none shows up within the grace period, the launch is marked FAILED.
    */
   private async adoptUnfinishedLaunch(row: LiveInstance, session: AwsSession): Promise<void> {
-    const found = await findByToken(session, row.region, normalizeClientToken(row.clientToken));
+    const lookup = await lookupByToken(session, row.region, normalizeClientToken(row.clientToken));
+    if (!lookup.ok) return; // could not look: never conclude "not launched" from that; next round
+    const found = lookup.value;
     if (found) {
       await this.instances.update(row.id, { awsInstanceId: found.instanceId, spotRequestId: found.spotRequestId, statusReason: null });
     } else if (Date.now() - row.createdAt.getTime() > UNFINISHED_LAUNCH_MS) {

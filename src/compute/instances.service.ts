@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
 import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
-import { launchWithRetry, type LaunchRetryOptions } from "../aws/compute/launch.js";
+import { launchWithRetry, lookupByToken, normalizeClientToken, type LaunchRetryOptions } from "../aws/compute/launch.js";
 import { instanceTags } from "../aws/compute/tags.js";
 import { terminateInstance } from "../aws/compute/terminate.js";
 import type { Viewer } from "../auth/viewer.js";
@@ -15,7 +15,7 @@ import type { BackendsService } from "../services/backends.service.js";
 import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../services/pagination.js";
 import { checkSlug, invalid, isUuid, notFound } from "../services/validation.js";
 import { imageOf } from "../services/backend-image.js";
-import { scopedBackend } from "./backend-scope.js";
+import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
 
@@ -97,7 +97,11 @@ export class InstancesService {
       this.launchRetry,
     );
     if (launched.ok) {
-      return { instance: await this.update(id, { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId }), userErrors: [] };
+      const ids = { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId };
+      const recorded = await this.updateUnlessEnded(id, ids);
+      if (recorded) return { instance: recorded, userErrors: [] };
+      // terminateInstance ran while RunInstances was in flight and found nothing to end: end it now.
+      return this.endLaunchedAfterTermination(id, scoped, ids);
     }
     const failure = launched.error;
     const problem = computeUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
@@ -110,9 +114,15 @@ export class InstancesService {
       case "NO_CAPACITY":
         return { instance: await this.update(id, { status: "NO_CAPACITY", statusReason: failure.message }), userErrors: [problem] };
       case "TRANSIENT":
-      case "INSTANCE_PROFILE_NOT_READY":
+      case "INSTANCE_PROFILE_NOT_READY": {
         // It may or may not have launched: the background sync finishes it with the same token.
-        return { instance: await this.update(id, { statusReason: `Launch still in progress: ${failure.message}` }), userErrors: [problem] };
+        const pending = await this.updateUnlessEnded(id, { statusReason: `Launch still in progress: ${failure.message}` });
+        if (pending) return { instance: pending, userErrors: [problem] };
+        // Terminated meanwhile, and the sync no longer looks at it: whatever the token launched is ended now.
+        const found = await lookupByToken(session, backend.awsRegion, normalizeClientToken(row.clientToken));
+        if (found.ok && found.value) return this.endLaunchedAfterTermination(id, scoped, { awsInstanceId: found.value.instanceId, spotRequestId: found.value.spotRequestId });
+        return { instance: toInstanceView(await this.prisma.instance.findUniqueOrThrow({ where: { id } })), userErrors: [problem] };
+      }
       default:
         return { instance: await this.update(id, { status: "FAILED", statusReason: failure.message, terminatedAt: new Date() }), userErrors: [problem] };
     }
@@ -123,20 +133,74 @@ export class InstancesService {
     const scoped = row ? await scopedBackend(this.backends, viewer, row.backendId, "USER") : null;
     if (!row || !scoped) return { userErrors: [notFound(["id"], "Instance")] };
     if (row.status === "TERMINATED" || row.status === "FAILED") return { instance: toInstanceView(row), userErrors: [] };
-    if (!row.awsInstanceId && !row.spotRequestId) {
-      return { instance: await this.update(id, { status: "TERMINATED", terminatedAt: new Date(), statusReason: "Terminated before EC2 reported an instance." }), userErrors: [] };
+    let { awsInstanceId, spotRequestId } = row;
+    if (!awsInstanceId && !spotRequestId) {
+      // A launch whose answer was lost (timeout) may still have started an instance: look for it by
+      // its ClientToken before calling it gone, or it would run on, untracked.
+      const found = await lookupByToken(scoped.session, row.region, normalizeClientToken(row.clientToken));
+      if (!found.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(found.error, ["id"])] };
+      if (!found.value) {
+        const ended = await this.updateUnlessEnded(
+          id,
+          { status: "TERMINATED", terminatedAt: new Date(), statusReason: "Terminated before EC2 reported an instance." },
+          { awsInstanceId: null, spotRequestId: null },
+        );
+        // Meanwhile the launch recorded its instance (terminate that one) or the record ended otherwise.
+        return ended ? { instance: ended, userErrors: [] } : this.terminate(viewer, id);
+      }
+      ({ instanceId: awsInstanceId, spotRequestId } = found.value);
     }
-    const result = await terminateInstance(scoped.session, row.region, { instanceId: row.awsInstanceId, spotRequestId: row.spotRequestId, bucket: scoped.backend.awsBucket });
+    const result = await terminateInstance(scoped.session, row.region, { instanceId: awsInstanceId, spotRequestId, bucket: scoped.backend.awsBucket });
     if (!result.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(result.error, ["id"])] };
     const gone = result.value.instance === "already-terminated" || result.value.instance === "not-found" || result.value.instance === "none";
     return {
       instance: await this.update(id, {
         status: gone ? "TERMINATED" : "TERMINATING",
-        awsInstanceId: result.value.instanceId ?? row.awsInstanceId,
+        awsInstanceId: result.value.instanceId ?? awsInstanceId,
+        spotRequestId: result.value.spotRequestId ?? spotRequestId,
         ...(gone ? { terminatedAt: new Date() } : {}),
       }),
       userErrors: [],
     };
+  }
+
+  /**
+   * Like update, unless the instance was terminated (or failed) meanwhile, or no longer matches
+   * `unchanged`: then null and nothing changed.
+   */
+  private async updateUnlessEnded(
+    id: string,
+    data: Parameters<InstancesService["update"]>[1],
+    unchanged: { awsInstanceId?: null; spotRequestId?: null } = {},
+  ): Promise<InstanceView | null> {
+    const { count } = await this.prisma.instance.updateMany({ where: { id, status: { notIn: ["TERMINATED", "FAILED"] }, ...unchanged }, data });
+    if (count === 0) return null;
+    const view = toInstanceView(await this.prisma.instance.findUniqueOrThrow({ where: { id } }));
+    this.publish(view);
+    return view;
+  }
+
+  /**
+   * The launch started an instance after terminateInstance had already recorded the record as ended:
+   * terminate that instance too, and track it again until EC2 reports it gone.
+   */
+  private async endLaunchedAfterTermination(
+    id: string,
+    { backend, session }: ScopedBackend,
+    ids: { awsInstanceId: string; spotRequestId: string | null },
+  ): Promise<InstanceResult> {
+    const ended = await terminateInstance(session, backend.awsRegion, { instanceId: ids.awsInstanceId, spotRequestId: ids.spotRequestId, bucket: backend.awsBucket });
+    if (!ended.ok) {
+      const instance = await this.update(id, {
+        ...ids,
+        status: "PENDING",
+        terminatedAt: null,
+        statusReason: `Terminated while launching, but the instance EC2 then started could not be terminated (${ended.error.message}); terminate it again.`,
+      });
+      return { instance, userErrors: [computeUserError(ended.error, ["backendId"])] };
+    }
+    const instance = await this.update(id, { ...ids, status: "TERMINATING", terminatedAt: null, statusReason: "Terminated while launching: the instance EC2 started is being terminated." });
+    return { instance, userErrors: [] };
   }
 
   /** Applies a change, publishes the new state, and returns it. */

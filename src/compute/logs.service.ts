@@ -20,6 +20,9 @@ export interface LogQuery {
   after?: string | null;
 }
 
+/** The token in the cursors of the last page's edges (AWS's tokens are never empty). */
+const END_OF_EVENTS = "";
+
 const groupName = (kind: LogGroupKind, bucket: string) => `/dstack/${kind === "JOBS" ? "jobs" : "runners"}/${bucket}`;
 
 export function opaqueAwsCursor(token: string, fingerprint: string): string {
@@ -52,19 +55,22 @@ export class LogsService {
     const scoped = await scopedBackend(this.backends, viewer, backendId, "VIEWER");
     if (!scoped) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
     const fingerprint = fingerprintOf(backendId, query.group, query.streamPrefix, query.since?.toISOString(), query.until?.toISOString());
+    const nextToken = query.after ? readAwsCursor(query.after, fingerprint) : null;
+    // The cursor of an edge on the last page: nothing follows it (without this it would restart at the first page).
+    if (nextToken === END_OF_EVENTS) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null } };
     const page = await filterLogEvents(scoped.session, scoped.backend.awsRegion, {
       group: groupName(query.group, scoped.backend.awsBucket),
       streamPrefix: query.streamPrefix,
       startTime: query.since,
       endTime: query.until,
       limit,
-      nextToken: query.after ? readAwsCursor(query.after, fingerprint) : null,
+      nextToken,
     });
     if (!page.ok) throw new AwsQueryError(computeUserError(page.error, ["backendId"]));
     const endCursor = page.value.nextToken ? opaqueAwsCursor(page.value.nextToken, fingerprint) : null;
     return {
       // CloudWatch pages only resume at a page boundary: every edge carries the page's end.
-      edges: page.value.events.map((node) => ({ cursor: endCursor ?? opaqueAwsCursor("", fingerprint), node })),
+      edges: page.value.events.map((node) => ({ cursor: endCursor ?? opaqueAwsCursor(END_OF_EVENTS, fingerprint), node })),
       pageInfo: { hasNextPage: endCursor !== null, hasPreviousPage: Boolean(query.after), startCursor: null, endCursor },
     };
   }

@@ -25,12 +25,13 @@ export function projectArtifactsPrefix(projectId: string): string {
 
 /**
  * One page of objects under `prefix` (which the caller has already scoped to
- * artifacts/<project id>/…), in key order. `limit` is clamped to 1…1000.
+ * artifacts/<project id>/…), in key order, resuming at `continuationToken` or after the key
+ * `startAfter`. `limit` is clamped to 1…1000.
  */
 export async function listArtifacts(
   session: AwsSession,
   region: string,
-  query: { bucket: string; prefix: string; limit: number; continuationToken?: string | null },
+  query: { bucket: string; prefix: string; limit: number; continuationToken?: string | null; startAfter?: string | null },
 ): Promise<AwsResult<ArtifactPage>> {
   const s3 = session.factory.client("s3", region, session.credentials);
   const result = await attempt("s3", "ListObjectsV2", () =>
@@ -40,6 +41,8 @@ export async function listArtifacts(
         Prefix: query.prefix,
         MaxKeys: Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 1000),
         ContinuationToken: query.continuationToken || undefined,
+        // Keys after this one (S3 ignores it when a continuation token is given).
+        StartAfter: query.startAfter || undefined,
       }),
     ),
   );

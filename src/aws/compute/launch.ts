@@ -123,21 +123,29 @@ export function runInstancesInput(input: RunInstanceInput, clientToken: string, 
   };
 }
 
-/** The instance an earlier attempt launched with this token, if EC2 lists it. Failures count as "none found". */
-/** The instance an earlier launch with this token started, if EC2 lists one. */
-export async function findByToken(session: AwsSession, region: string, clientToken: string): Promise<LaunchedInstance | null> {
+/**
+ * The instance an earlier launch with this token started, if EC2 lists one (null: none listed), or
+ * the failure of the lookup. For callers that must not mistake "could not look" for "none".
+ */
+export async function lookupByToken(session: AwsSession, region: string, clientToken: string): Promise<ComputeResult<LaunchedInstance | null>> {
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeInstances", () =>
     ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLIENT_TOKEN_TAG}`, Values: [clientToken] }], MaxResults: 1000 })),
   );
-  if (!result.ok) return null; // RunInstances' ClientToken still guards against a second launch on AWS
+  if (!result.ok) return result;
   const instances = (result.value.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.InstanceId);
   // Oldest first: should two ever exist, the caller keeps tracking the first.
   instances.sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0));
   const first = instances[0];
-  if (!first) return null;
+  if (!first) return { ok: true, value: null };
   const info = toInstanceInfo(first);
-  return { instanceId: info.instanceId, spotRequestId: info.spotRequestId, state: info.state, clientToken, reused: true };
+  return { ok: true, value: { instanceId: info.instanceId, spotRequestId: info.spotRequestId, state: info.state, clientToken, reused: true } };
+}
+
+/** The instance an earlier launch with this token started, if EC2 lists one. Failures count as "none found". */
+export async function findByToken(session: AwsSession, region: string, clientToken: string): Promise<LaunchedInstance | null> {
+  const found = await lookupByToken(session, region, clientToken);
+  return found.ok ? found.value : null; // RunInstances' ClientToken still guards against a second launch on AWS
 }
 
 async function rootDeviceOf(session: AwsSession, region: string, imageId: string): Promise<ComputeResult<string>> {
