@@ -28,7 +28,7 @@ export function createFormatError(logger: Logger, debug: boolean) {
     const code = formatted.extensions?.code;
     const { stacktrace, ...extensions } = formatted.extensions ?? {};
     if (typeof code === "string" && CLIENT_SAFE_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, message: withoutQuotedVariable(formatted.message, original), extensions: debug ? formatted.extensions : extensions };
+      return { ...formatted, message: withoutEchoedValues(withoutQuotedVariable(formatted.message, original)), extensions: debug ? formatted.extensions : extensions };
     }
     if (isDatabaseUnavailable(original)) {
       return {
@@ -60,4 +60,18 @@ function withoutQuotedVariable(message: string, error: unknown): string {
   const quoted = message.slice(head[0].length, message.length - reason.length - 2);
   const at = / at "([^"]*)"$/.exec(quoted);
   return `${head[0].replace(/ got invalid value $/, " got an invalid value")}${at ? ` at "${at[1]}"` : ""}: ${reason}`;
+}
+
+/**
+ * graphql-js also quotes the offending value in scalar coercion reasons ("String cannot represent
+ * a non string value: …"), enum misses ("Value "…" does not exist in …") and literal validation
+ * ("Expected value of type "T", found …"). Any of them could be a secret: keep what was expected,
+ * drop what was sent.
+ */
+export function withoutEchoedValues(message: string): string {
+  return message
+    .replace(/(cannot represent[^:;]*?value)\s*:[\s\S]*$/i, "$1.")
+    .replace(/(cannot represent an invalid [\w-]+)\s[\s\S]*$/i, "$1.")
+    .replace(/^Value "[\s\S]*?" does not exist in ("[^"]+" enum)/, "The value does not exist in $1")
+    .replace(/(Expected value of type "[^"]+", found) [\s\S]*?(;|\.$)/, "$1 an invalid value$2");
 }

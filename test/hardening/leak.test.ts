@@ -295,27 +295,18 @@ describe("secrets through a full flow", () => {
       secret: () => first.secretAccessKey,
       query: () => DISCOVER,
       variables: () => ({ input: { credentials: { mode: "ACCESS_KEY", accessKeyId: first.accessKeyId, secretAccessKey: [first.secretAccessKey] } } }),
-      // format-error.ts (withoutQuotedVariable) drops the quoted variable but keeps graphql-js's
-      // reason, and a scalar's coercion reason quotes the value itself: 'Variable "$input" got an
-      // invalid value at "input.credentials.secretAccessKey": String cannot represent a non string
-      // value: ["<secret>"]'.
-      knownBug: "BAD_USER_INPUT reason quotes the value (String cannot represent a non string value: […])",
     },
     {
       name: "variables: a project secret's value inside an object where a String belongs",
       secret: () => projectSecretValue,
       query: () => SET_SECRET_VALUE,
       variables: () => ({ p: projectId, b: "00000000-0000-4000-8000-000000000000", input: { name: "x", value: { v: projectSecretValue } } }),
-      knownBug: "BAD_USER_INPUT reason quotes the value (String cannot represent a non string value: { v: … })",
     },
     {
       name: "inline in the document: the secret where the credentials object belongs",
       secret: () => first.secretAccessKey,
       query: () => `mutation { discoverAwsBackend(input: { credentials: "${first.secretAccessKey}" }) { identity { arn } } }`,
       variables: () => ({}),
-      // graphql-js's ValuesOfCorrectTypeRule prints the literal: 'Expected value of type
-      // "AwsCredentialsInput", found "<secret>".' (GRAPHQL_VALIDATION_FAILED), passed through as is.
-      knownBug: "GRAPHQL_VALIDATION_FAILED message prints the literal (Expected value of type …, found \"…\")",
     },
   ];
   for (const attempt of rejected) {
