@@ -12,6 +12,11 @@ const MAX_PAYLOAD = 7_900;
 export class PgEventTarget extends EventTarget {
   private listener?: pg.Client;
   private closed = false;
+  /**
+   * NOTIFYs are sent one after the other: each is its own transaction on whichever pooled
+   * connection is free, so sent concurrently they could commit (and be delivered) out of order.
+   */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -63,12 +68,15 @@ export class PgEventTarget extends EventTarget {
       this.logger.warn({ type: event.type, bytes: payload.length }, "event too large for NOTIFY; dropped");
       return false;
     }
-    this.pool.query("SELECT pg_notify($1, $2)", [CHANNEL, payload]).catch((error) => this.logger.warn({ err: error }, "could not publish an event"));
+    this.sending = this.sending
+      .then(() => this.pool.query("SELECT pg_notify($1, $2)", [CHANNEL, payload]))
+      .catch((error) => this.logger.warn({ err: error }, "could not publish an event"));
     return true;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.sending; // events dispatched before close still go out
     const client = this.listener;
     this.listener = undefined;
     await client?.end().catch(() => undefined);

@@ -1,14 +1,16 @@
 // Provisioning runs are executed through pg-boss, a PostgreSQL-backed job queue: a job per run
 // (singleton key = run id), fetched with SKIP LOCKED so one worker takes it. A job whose worker
 // died stays active until it expires; pg-boss's maintenance then fails it and retries it, and
-// the retry resumes the run from its current step.
+// the retry resumes the run from its current step. A server that starts hands such jobs out
+// again at once (retryAbandonedJobs), so a restart after a crash does not wait for the expiry.
 import PgBoss from "pg-boss";
 import { withAdvisoryLock } from "../db/advisory-lock.js";
 import type { Logger } from "../logging/logger.js";
 import type { RunQueue } from "../provisioning/runs.service.js";
-import { RunInterruptedError, RunLockedError } from "../provisioning/run-executor.js";
+import { lockKey, RunInterruptedError, RunLockedError } from "../provisioning/run-executor.js";
 
 const QUEUE = "provisioning-run";
+const SCHEMA = "pgboss";
 /** Arbitrary constant: the advisory lock under which the queue is set up. */
 const QUEUE_SETUP_LOCK_KEY = 72_707_371;
 
@@ -34,7 +36,7 @@ export class PgBossRunQueue implements RunQueue {
   ) {
     this.boss = new PgBoss({
       connectionString: settings.databaseUrl,
-      schema: "pgboss",
+      schema: SCHEMA,
       max: 4,
       supervise: true,
       maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds,
@@ -52,6 +54,8 @@ export class PgBossRunQueue implements RunQueue {
       const options = { name: QUEUE, policy: "stately" as const, retryLimit: 1000, retryDelay: 1, retryBackoff: false, expireInSeconds: this.settings.jobExpireSeconds };
       if (await this.boss.getQueue(QUEUE)) await this.boss.updateQueue(QUEUE, options);
       else await this.boss.createQueue(QUEUE, options);
+      // Under the same lock, so servers starting together do not both hand out one job.
+      await this.retryAbandonedJobs().catch((error) => this.logger.warn({ err: error }, "could not look for abandoned runs"));
     });
     if (!this.settings.worker) return;
     this.workerId = await this.boss.work<{ runId: string }>(
@@ -72,6 +76,31 @@ export class PgBossRunQueue implements RunQueue {
     );
     // Runs accepted while no job could be written (a crash between commit and enqueue).
     for (const runId of await pendingRunIds()) await this.enqueue(runId);
+  }
+
+  /**
+   * Hands out again, now, the jobs of runs whose process died (SIGKILL, a crash, a lost host):
+   * their job is still active, and would only be retried once it expires (RUN_JOB_EXPIRE_SECONDS,
+   * minutes), so a server restarted after a crash would sit idle until then. A job is abandoned
+   * when nobody holds its run's advisory lock, which the executing process holds for the whole
+   * run (and PostgreSQL releases when that process's connection dies). Failing it makes pg-boss
+   * retry it, and the retry resumes the run from its current step. Called at start-up, before
+   * this process's worker could have taken any job.
+   */
+  private async retryAbandonedJobs(): Promise<void> {
+    const db = this.boss.getDb();
+    const active = await db.executeSql(`SELECT id, data->>'runId' AS "runId" FROM ${SCHEMA}.job WHERE name = $1 AND state = 'active'`, [QUEUE]);
+    for (const job of active.rows as { id: string; runId: string | null }[]) {
+      if (!job.runId) continue;
+      // One statement, so the lock is taken and released on the same session.
+      const { rows } = await db.executeSql(
+        "SELECT CASE WHEN pg_try_advisory_lock($1::bigint) THEN pg_advisory_unlock($1::bigint) ELSE false END AS free",
+        [lockKey(job.runId).toString()],
+      );
+      if (!rows[0]?.free) continue; // being executed right now
+      await this.boss.fail(QUEUE, job.id, { message: "abandoned: the process executing the run stopped" });
+      this.logger.info({ runId: job.runId }, "resuming a run abandoned by a stopped process");
+    }
   }
 
   async enqueue(runId: string): Promise<void> {

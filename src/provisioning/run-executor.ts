@@ -26,7 +26,8 @@ export class RunLockedError extends Error {}
 /** The server is stopping; the run resumes from its current step elsewhere or after restart. */
 export class RunInterruptedError extends Error {}
 
-const lockKey = (runId: string): bigint => createHash("sha256").update(runId).digest().readBigInt64BE(0);
+/** The key of the session-level advisory lock held by whichever process executes the run. */
+export const lockKey = (runId: string): bigint => createHash("sha256").update(runId).digest().readBigInt64BE(0);
 
 export class RunExecutor {
   private readonly steps = new Map(PROVISIONING_STEPS.map((step) => [step.name, step]));

@@ -53,3 +53,22 @@ export function runViewFromJson(json: unknown): RunView {
   for (const step of run.steps) for (const key of ["startedAt", "finishedAt"]) step[key] = revive(step[key]);
   return run as unknown as RunView;
 }
+
+const RUN_RANK: Record<string, number> = { QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 2 };
+const STEP_RANK: Record<string, number> = { PENDING: 0, RUNNING: 1, DONE: 2, SKIPPED: 2, FAILED: 2 };
+
+/**
+ * How far a run has got: its status, then its steps' statuses, then their attempts. Every update
+ * the executor publishes moves one of these forward, so a subscription can tell a late (older)
+ * update from a new one. (A failed run that is retried goes back to QUEUED, but a subscription
+ * ends when the run fails, and a new one starts from there.)
+ */
+export function runProgress(run: Pick<RunView, "status" | "steps">): number[] {
+  let steps = 0;
+  let attempts = 0;
+  for (const step of run.steps) {
+    steps += STEP_RANK[step.status] ?? 0;
+    attempts += step.attempts;
+  }
+  return [RUN_RANK[run.status] ?? 0, steps, attempts];
+}

@@ -72,9 +72,13 @@ export class RunsService {
         userErrors: [{ code: UserErrorCode.BACKEND_BUSY, message: `A ${String(decision.busy).toLowerCase()} run is active on this backend; wait for it to finish.`, field: ["id"] }],
       };
     }
-    if (decision.enqueue) await this.queue.enqueue(decision.runId);
     const run = (await loadRunView(this.prisma, decision.runId)) as RunView;
-    if (decision.enqueue) this.publish(run);
+    if (decision.enqueue) {
+      // Published before the job exists, so no worker can publish a later state of the run first
+      // (subscribers would see it go back to QUEUED).
+      this.publish(run);
+      await this.queue.enqueue(decision.runId);
+    }
     return { run, userErrors: [] };
   }
 }

@@ -7,7 +7,7 @@ import { liveUpdates } from "../graphql/live-updates.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
 import { Backend } from "../graphql/types/backend.type.js";
 import { ProvisioningRun, ProvisioningRunPayload } from "../graphql/types/run.type.js";
-import { runViewFromJson, type RunView } from "../provisioning/run-view.js";
+import { runProgress, runViewFromJson, type RunView } from "../provisioning/run-view.js";
 
 @Resolver(() => ProvisioningRun)
 export class RunResolver {
@@ -55,5 +55,6 @@ function runUpdates(context: Context, runId: string): AsyncIterable<RunView> {
     current: () => (viewer ? context.services.runs.find(viewer, runId) : Promise.resolve(null)),
     fromJson: runViewFromJson,
     isFinal: isFinished,
+    progress: runProgress,
   });
 }

@@ -224,7 +224,6 @@ describe("provision on a fresh account", () => {
   it("creates exactly the expected resources, tagged, and records each of them", async () => {
     const context = makeContext();
     const outcomes = await provisionAll(context);
-    if (process.env.SHOW_MESSAGES) for (const [k, v] of Object.entries(outcomes)) console.log(k, "=>", v.resourceId, "|", v.message);
     const vpcId = await defaultVpcId();
     const sgName = `dstack_security_group_${BUCKET_US}`;
 
@@ -632,7 +631,6 @@ describe("teardown", () => {
       "iam-role": ["iam:DetachRolePolicy", /Left behind: IAM role dstack_role_team_dstack_bucket, with policy arn:.* attached\./],
       "iam-policy": ["iam:DeletePolicy", /Left behind: IAM policy arn:aws:iam::123456789012:policy\/dstack_policy_team_dstack_bucket/],
     };
-    if (process.env.SHOW_MESSAGES) for (const [k, v] of Object.entries(failures)) console.log(k, "=>", v.message);
     expect(Object.keys(failures).sort()).toEqual(Object.keys(expected).sort());
     for (const [name, [action, leftBehind]] of Object.entries(expected)) {
       const error = failures[name];

@@ -1,6 +1,7 @@
 // Starts the real server (HTTP + GraphQL + PostgreSQL) on a fresh database and a free port, and
 // captures its log lines so tests can check what was (and was not) logged.
 import { Writable } from "node:stream";
+import type { AwsCallMiddleware } from "../../src/aws/clients.js";
 import { loadConfig } from "../../src/config/config.js";
 import { startServer, type RunningServer } from "../../src/server/app.js";
 import { createTestDatabase } from "./database.js";
@@ -21,7 +22,20 @@ export interface TestServer {
 
 export const TEST_ADMIN_TOKEN = "bh_test-admin-token-0123456789abcdefghijklmnop";
 
-export async function startTestServer(env: Record<string, string> = {}, reuseDatabaseUrl?: string): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Sees every AWS call the server makes (tests record them). */
+  awsMiddleware?: AwsCallMiddleware;
+}
+
+/**
+ * `reuseDatabaseUrl`: start on an existing database (e.g. a restart); it is not dropped on close.
+ * To stop a server and keep its own database for a restart, call `server.close()` (not `close()`).
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  reuseDatabaseUrl?: string,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const database = reuseDatabaseUrl ? undefined : await createTestDatabase();
   const databaseUrl = reuseDatabaseUrl ?? database!.url;
   const logs: string[] = [];
@@ -40,7 +54,7 @@ export async function startTestServer(env: Record<string, string> = {}, reuseDat
     DATA_DIR: ".data/test",
     ...env,
   });
-  const server = await startServer(config, { logDestination });
+  const server = await startServer(config, { logDestination, awsMiddleware: options.awsMiddleware });
   const client = (token?: string) => new GraphQLClient(server.url, token);
   return {
     server,
