@@ -21,3 +21,14 @@ export function CurrentViewer() {
     return context.viewer;
   });
 }
+
+/** Subscriptions' own `subscribe` functions are not wrapped by the middleware: they call this. */
+export function subscriptionViewer(context: Context): Viewer {
+  if (!context.viewer) throw new UnauthenticatedError();
+  return context.viewer;
+}
+
+/** The caller's token is still valid and the object still visible to them. */
+export async function stillVisible(context: Context, viewer: Viewer, find: () => Promise<unknown>): Promise<boolean> {
+  return (await context.services.tokens.isActive(viewer.tokenId)) && (await find()) !== null;
+}

@@ -19,6 +19,11 @@ export function liveUpdates<T>(options: {
    * one sent is an older state and is not sent.
    */
   progress?: (value: T) => readonly number[];
+  /**
+   * Asked before each update: false (the caller left the project, their token was revoked) ends
+   * the subscription, so access is not judged only once, at subscribe time.
+   */
+  stillAllowed?: () => Promise<boolean>;
 }): AsyncIterable<T> {
   return new Repeater<T>(async (push, stop) => {
     const pending: unknown[] = [];
@@ -41,7 +46,14 @@ export function liveUpdates<T>(options: {
     };
     await push(current);
     if (options.isFinal(current)) return stop();
-    deliver = (json) => send(options.fromJson(json));
+    // Updates are checked one after another, in arrival order.
+    let chain = Promise.resolve();
+    deliver = (json) => {
+      chain = chain.then(async () => {
+        if (options.stillAllowed && !(await options.stillAllowed().catch(() => false))) return void stop();
+        send(options.fromJson(json));
+      });
+    };
     for (const json of pending.splice(0)) deliver(json);
     await stop;
   });

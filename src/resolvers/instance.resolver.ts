@@ -4,7 +4,7 @@ import { instanceViewFromJson, isFinalInstance, type InstanceView } from "../com
 import type { PricedOffer } from "../aws/compute/offers.js";
 import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
-import { CurrentViewer } from "../graphql/current-viewer.js";
+import { CurrentViewer, stillVisible, subscriptionViewer } from "../graphql/current-viewer.js";
 import { liveUpdates } from "../graphql/live-updates.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
 import { Backend } from "../graphql/types/backend.type.js";
@@ -56,13 +56,16 @@ export class InstanceResolver {
   @Subscription(() => Instance, {
     description: "The instance now, then every change to its status, until it is TERMINATED or FAILED. Over graphql-ws on /graphql.",
     subscribe: ({ args, context }) => {
-      const { viewer, services, events } = context as Context;
+      const viewer = subscriptionViewer(context as Context);
+      const { services, events } = context as Context;
       const id = String(args.id);
+      const find = () => services.instances.find(viewer, id);
       return liveUpdates({
         events,
         topic: "INSTANCE_UPDATED",
         id,
-        current: () => (viewer ? services.instances.find(viewer, id) : Promise.resolve(null)),
+        current: find,
+        stillAllowed: () => stillVisible(context as Context, viewer, find),
         fromJson: instanceViewFromJson,
         isFinal: isFinalInstance,
       });

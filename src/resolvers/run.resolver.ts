@@ -2,7 +2,7 @@ import { Arg, Ctx, UseMiddleware, FieldResolver, ID, Mutation, Query, Resolver, 
 import type { Viewer } from "../auth/viewer.js";
 import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
-import { CurrentViewer } from "../graphql/current-viewer.js";
+import { CurrentViewer, stillVisible, subscriptionViewer } from "../graphql/current-viewer.js";
 import { liveUpdates } from "../graphql/live-updates.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
 import { Backend } from "../graphql/types/backend.type.js";
@@ -47,12 +47,14 @@ export class RunResolver {
 const isFinished = (run: RunView) => run.status === "SUCCEEDED" || run.status === "FAILED";
 
 function runUpdates(context: Context, runId: string): AsyncIterable<RunView> {
-  const viewer = context.viewer;
+  const viewer = subscriptionViewer(context);
+  const find = () => context.services.runs.find(viewer, runId);
   return liveUpdates({
     events: context.events,
     topic: "RUN_UPDATED",
     id: runId,
-    current: () => (viewer ? context.services.runs.find(viewer, runId) : Promise.resolve(null)),
+    current: find,
+    stillAllowed: () => stillVisible(context, viewer, find),
     fromJson: runViewFromJson,
     isFinal: isFinished,
     progress: runProgress,

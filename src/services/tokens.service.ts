@@ -46,6 +46,12 @@ export class TokensService {
     return { apiToken, userErrors: [] };
   }
 
+  /** Whether a token still authenticates (not revoked, not expired). */
+  async isActive(tokenId: string): Promise<boolean> {
+    const token = await this.prisma.apiToken.findUnique({ where: { id: tokenId }, select: { revokedAt: true, expiresAt: true } });
+    return !!token && !token.revokedAt && !(token.expiresAt && token.expiresAt <= new Date());
+  }
+
   listForUser(userId: string): Promise<ApiToken[]> {
     return this.prisma.apiToken.findMany({ where: { userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
   }

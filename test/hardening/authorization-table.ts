@@ -111,12 +111,4 @@ export const AUTHORIZATION_TABLE: Record<RootType, Record<string, Row>> = {
  * runs them as `it.fails`: they must keep failing until the bug is fixed, then be removed here.
  */
 export const KNOWN_FAILURES: Record<string, string> = {
-  // Over graphql-ws an anonymous subscription is not refused: the connection is accepted with no
-  // viewer, the field's own `subscribe` (which the global RequireAuthentication middleware does
-  // not wrap) finds nothing for a null viewer, and the subscription completes without an event or
-  // an error, exactly as for an object that does not exist. Over HTTP every root field answers
-  // UNAUTHENTICATED. Fix: refuse in each subscription's `subscribe` (or once in useServer's
-  // onSubscribe) when context.viewer is null, with UnauthenticatedError.
-  "Subscription.instanceUpdated/anonymous": "anonymous subscription completes empty instead of UNAUTHENTICATED",
-  "Subscription.provisioningRunUpdated/anonymous": "anonymous subscription completes empty instead of UNAUTHENTICATED",
 };
