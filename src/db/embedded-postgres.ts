@@ -55,7 +55,8 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+/** `port`: listen there (e.g. to restart a stopped cluster where its clients expect it); default: a free port. */
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, port?: number): Promise<EmbeddedDatabase> {
   const clusterDir = path.join(dataDir, "postgres");
   // As root, PostgreSQL runs as a separate "postgres" user, which must be able to pass through
   // DATA_DIR to reach its cluster (it cannot read anything else there: files are 0600).
@@ -63,7 +64,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   await chmod(dataDir, process.getuid?.() === 0 ? 0o711 : 0o700);
   const fresh = !existsSync(path.join(clusterDir, "PG_VERSION"));
   const password = await clusterPassword(clusterDir);
-  const port = await freePort();
+  port ??= await freePort();
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,

@@ -3,12 +3,41 @@
 import DataLoader from "dataloader";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Backend, Project, ProjectMember, User } from "../generated/prisma/client.js";
-import { loadLastRunViews, type RunView } from "../provisioning/run-view.js";
+import type { RunKind, RunStatus } from "../generated/prisma/enums.js";
+import type { RunView, StepView } from "../provisioning/run-view.js";
 
 function groupBy<T>(rows: T[], key: (row: T) => string, keys: readonly string[]): T[][] {
   const groups = new Map<string, T[]>(keys.map((k) => [k, []]));
   for (const row of rows) groups.get(key(row))?.push(row);
   return keys.map((k) => groups.get(k) ?? []);
+}
+
+type RunRow = Omit<RunView, "steps">;
+
+/**
+ * The newest run of each backend with its steps: two statements for any number of backends. The
+ * run is found with one index probe per backend (LATERAL … LIMIT 1 on (backendId, createdAt)),
+ * not by reading every run of every backend and keeping the first (Prisma's `distinct` does that
+ * in memory, so a backend with a long history cost a full read of it and of all its steps).
+ */
+async function loadLastRuns(prisma: PrismaClient, backendIds: readonly string[]): Promise<Map<string, RunView>> {
+  const runs = await prisma.$queryRaw<RunRow[]>`
+    SELECT r.id, r."backendId", r.kind::text AS kind, r.status::text AS status, r.error, r."createdAt", r."startedAt", r."finishedAt"
+    FROM unnest(${[...backendIds]}::uuid[]) AS b(id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM "ProvisioningRun" WHERE "backendId" = b.id ORDER BY "createdAt" DESC, id DESC LIMIT 1
+    ) AS r`;
+  if (runs.length === 0) return new Map();
+  const steps = await prisma.provisioningStep.findMany({
+    where: { runId: { in: runs.map((run) => run.id) } },
+    orderBy: [{ runId: "asc" }, { position: "asc" }],
+    select: { runId: true, name: true, status: true, resourceId: true, attempts: true, message: true, startedAt: true, finishedAt: true },
+  });
+  const stepsByRun = new Map<string, StepView[]>(runs.map((run) => [run.id, []]));
+  for (const { runId, ...step } of steps) stepsByRun.get(runId)?.push(step);
+  return new Map(
+    runs.map((run) => [run.backendId, { ...run, kind: run.kind as RunKind, status: run.status as RunStatus, steps: stepsByRun.get(run.id) ?? [] }]),
+  );
 }
 
 export function createLoaders(prisma: PrismaClient) {
@@ -25,7 +54,7 @@ export function createLoaders(prisma: PrismaClient) {
     }),
     /** The newest run of each backend, with its steps. */
     lastRun: new DataLoader<string, RunView | null>(async (backendIds) => {
-      const runs = await loadLastRunViews(prisma, backendIds);
+      const runs = await loadLastRuns(prisma, backendIds);
       return backendIds.map((id) => runs.get(id) ?? null);
     }),
     project: new DataLoader<string, Project | null>(async (ids) => {

@@ -25,10 +25,14 @@ const CLIENT_SAFE_CODES = new Set<string>([
 export function createFormatError(logger: Logger, debug: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const code = formatted.extensions?.code;
+    const code = requestErrorCode(formatted, original) ?? formatted.extensions?.code;
     const { stacktrace, ...extensions } = formatted.extensions ?? {};
     if (typeof code === "string" && CLIENT_SAFE_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, message: withoutEchoedValues(withoutQuotedVariable(formatted.message, original)), extensions: debug ? formatted.extensions : extensions };
+      return {
+        ...formatted,
+        message: withoutEchoedValues(withoutQuotedVariable(formatted.message, original)),
+        extensions: { ...(debug ? formatted.extensions : extensions), code },
+      };
     }
     if (isDatabaseUnavailable(original)) {
       return {
@@ -45,6 +49,19 @@ export function createFormatError(logger: Logger, debug: boolean) {
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId, ...(debug ? { stacktrace } : {}) },
     };
   };
+}
+
+/**
+ * Apollo refuses some malformed requests with an uncoded GraphQLError carrying only an HTTP 4xx
+ * ("provided sha does not match query", "Unsupported persisted query version"); uncoded, they
+ * would be masked and logged as internal errors. A request-level error (no path) with a 4xx
+ * status is the client's: BAD_REQUEST.
+ */
+function requestErrorCode(formatted: GraphQLFormattedError, original: unknown): string | undefined {
+  if (formatted.extensions?.code !== ErrorCode.INTERNAL_SERVER_ERROR || formatted.path) return undefined;
+  const error = original as { extensions?: { code?: unknown; http?: { status?: unknown } } } | undefined;
+  const status = error?.extensions?.http?.status;
+  return error?.extensions?.code === undefined && typeof status === "number" && status >= 400 && status < 500 ? "BAD_REQUEST" : undefined;
 }
 
 /**
