@@ -33,16 +33,6 @@ export async function loadRunView(prisma: PrismaClient, runId: string): Promise<
   });
 }
 
-export async function loadLastRunViews(prisma: PrismaClient, backendIds: readonly string[]): Promise<Map<string, RunView>> {
-  const runs = await prisma.provisioningRun.findMany({
-    where: { backendId: { in: [...backendIds] } },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    distinct: ["backendId"],
-    include: { steps: { orderBy: { position: "asc" }, select: STEP_FIELDS } },
-  });
-  return new Map(runs.map((run) => [run.backendId, run]));
-}
-
 const DATE_KEYS = ["createdAt", "startedAt", "finishedAt"] as const;
 const revive = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
 
