@@ -52,10 +52,6 @@ export function isKnownRegion(code: string): boolean {
   return BY_CODE.has(code);
 }
 
-export function regionName(code: string): string | undefined {
-  return BY_CODE.get(code)?.name;
-}
-
 /** Regions every account can call without opting in: where a lookup across regions is worth trying. */
 export const DEFAULT_ENABLED_REGIONS: readonly string[] = AWS_REGIONS.filter((r) => !r.optIn).map((r) => r.code);
 

@@ -25,10 +25,6 @@ export function toTagList(tags: Record<string, string>): Ec2Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
-export function tagValue(tags: readonly { Key?: string; Value?: string }[] | undefined, key: string): string | null {
-  return tags?.find((tag) => tag.Key === key)?.Value ?? null;
-}
-
 export function tagRecord(tags: readonly { Key?: string; Value?: string }[] | undefined): Record<string, string> {
   const record: Record<string, string> = {};
   for (const tag of tags ?? []) if (tag.Key) record[tag.Key] = tag.Value ?? "";

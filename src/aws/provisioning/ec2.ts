@@ -65,18 +65,6 @@ export async function findSecurityGroup(target: AwsTarget, name: string, vpcId: 
   return result.SecurityGroups?.find((group) => group.GroupName === name && group.VpcId === vpcId && group.GroupId) ?? null;
 }
 
-/** The group with this id, or null when it no longer exists. */
-export async function getSecurityGroup(target: AwsTarget, groupId: string): Promise<SecurityGroup | null> {
-  const result = await awsCall(
-    "ec2",
-    "DescribeSecurityGroups",
-    { doing: `looking up security group ${groupId}` },
-    () => ec2Client(target).send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })),
-    (failure) => failure.kind === "NOT_FOUND",
-  );
-  return result.ok ? (result.value.SecurityGroups?.find((g) => g.GroupId === groupId) ?? null) : null;
-}
-
 /** CreateSecurityGroup with tags. A group created concurrently (InvalidGroup.Duplicate) is retried, then found. */
 export async function createSecurityGroup(
   target: AwsTarget,
