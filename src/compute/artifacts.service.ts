@@ -1,10 +1,10 @@
 // A project's artifacts in its backend's bucket, under artifacts/<project id>/, each with a
 // short-lived presigned download URL that can reach only that object.
 import { listArtifacts, presignDownload, projectArtifactsPrefix } from "../aws/compute/artifacts.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { AwsQueryError, BadUserInputError } from "../errors/errors.js";
-import type { Page } from "../services/pagination.js";
-import type { BackendsService } from "../services/backends.service.js";
+import type { Page } from "../db/pagination.js";
+import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 import { fingerprintOf, opaqueAwsCursor, pageSize, readAwsCursor } from "./logs.service.js";

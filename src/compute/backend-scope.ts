@@ -1,13 +1,13 @@
 // Compute operations act on a backend the caller can see, with a minimum project role, through
 // an AWS session made from its stored credentials.
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import type { AwsSession } from "../aws/discovery.js";
 import { UserErrorCode } from "../errors/codes.js";
 import { AwsQueryError } from "../errors/errors.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { ProjectRole } from "../generated/prisma/enums.js";
-import type { BackendsService } from "../services/backends.service.js";
-import { assertRole } from "../services/project-access.js";
+import type { BackendsService } from "../backends/backends.service.js";
+import { assertRole } from "../projects/project-access.js";
 
 export interface ScopedBackend {
   backend: Backend;

@@ -8,7 +8,7 @@ import type { AwsSession } from "../aws/discovery.js";
 import { lookupByToken, normalizeClientToken } from "../aws/compute/launch.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
-import type { BackendsService } from "../services/backends.service.js";
+import type { BackendsService } from "../backends/backends.service.js";
 import type { InstancesService } from "./instances.service.js";
 
 /** Arbitrary constant: the advisory lock a sync round holds. */

@@ -4,17 +4,18 @@ import { randomUUID } from "node:crypto";
 import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
 import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
 import { launchWithRetry, lookupByToken, normalizeClientToken, type LaunchRetryOptions } from "../aws/compute/launch.js";
-import { instanceTags } from "../aws/compute/tags.js";
+import { instanceTags } from "../aws/names/tags.js";
 import { terminateInstance } from "../aws/compute/terminate.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
 import type { InstanceMarket } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
-import type { BackendsService } from "../services/backends.service.js";
-import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../services/pagination.js";
-import { checkSlug, invalid, isUuid, notFound } from "../services/validation.js";
-import { imageOf } from "../services/backend-image.js";
+import type { BackendsService } from "../backends/backends.service.js";
+import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../db/pagination.js";
+import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
+import { imageOf } from "../backends/backend-image.js";
+import { provisioningOutputs } from "../provisioning/index.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
@@ -64,8 +65,8 @@ export class InstancesService {
     const { backend, session } = scoped;
     const problems = this.inputProblems(input);
     if (backend.status !== "READY") problems.push(invalid(["backendId"], `The backend is ${backend.status}; provision it (provisionBackend) until it is READY.`));
-    const securityGroupId = problems.length ? null : await this.provisionedSecurityGroup(backend.id);
-    if (!problems.length && !securityGroupId) problems.push(invalid(["backendId"], "The backend's security group is not known; run provisionBackend again."));
+    const outputs = problems.length ? null : await provisioningOutputs(this.prisma, backend.id);
+    if (!problems.length && !outputs) problems.push(invalid(["backendId"], "The backend's security group or instance profile is not known; run provisionBackend again."));
     if (problems.length) return { userErrors: problems };
 
     const image = await resolveImage(session, backend.awsRegion, imageSpecOf(backend));
@@ -88,8 +89,8 @@ export class InstancesService {
         rootDeviceName: image.value.rootDeviceName,
         market,
         subnetId: backend.awsSubnetId,
-        securityGroupId: securityGroupId as string,
-        instanceProfileName: `dstack_role_${backend.awsBucket.replaceAll("-", "_")}`,
+        securityGroupId: outputs!.securityGroupId,
+        instanceProfileName: outputs!.instanceProfileName,
         diskGiB: input.diskGiB ?? DEFAULT_DISK_GIB,
         userData: ssh.ok ? ssh.value : EMPTY_USER_DATA,
         tags: instanceTags({ name, bucket: backend.awsBucket, backendId: backend.id, projectId: backend.projectId }),
@@ -227,15 +228,6 @@ export class InstancesService {
       if (!key.ok) problems.push(invalid(["input", "sshPublicKey"], key.message));
     }
     return problems;
-  }
-
-  /** The security group the last successful provisioning created or found. */
-  private async provisionedSecurityGroup(backendId: string): Promise<string | null> {
-    const step = await this.prisma.provisioningStep.findFirst({
-      where: { name: "security-group", status: "DONE", run: { backendId, kind: "PROVISION", status: "SUCCEEDED" } },
-      orderBy: { finishedAt: "desc" },
-    });
-    return step?.resourceId ?? null;
   }
 }
 

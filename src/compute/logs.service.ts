@@ -2,10 +2,10 @@
 // with the query they belong to (a cursor cannot be replayed against another query).
 import { createHash } from "node:crypto";
 import { filterLogEvents, type LogEvent } from "../aws/compute/logs.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { AwsQueryError, BadUserInputError } from "../errors/errors.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from "../services/pagination.js";
-import type { BackendsService } from "../services/backends.service.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from "../db/pagination.js";
+import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 

@@ -1,7 +1,7 @@
 import { listPricedOffers, OfferCache, type InstanceOfferFilter, type PricedOffer } from "../aws/compute/offers.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { AwsQueryError } from "../errors/errors.js";
-import type { BackendsService } from "../services/backends.service.js";
+import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 

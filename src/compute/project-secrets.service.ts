@@ -2,12 +2,12 @@
 // readable by the backend's instance role; names and dates kept in PostgreSQL (the seed's policy
 // has no secretsmanager:ListSecrets).
 import { deleteProjectSecret, projectSecretNameProblem, setProjectSecret } from "../aws/compute/project-secrets.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import type { UserErrorData } from "../errors/codes.js";
 import type { ProjectSecret } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
-import type { BackendsService } from "../services/backends.service.js";
-import { invalid, notFound } from "../services/validation.js";
+import type { BackendsService } from "../backends/backends.service.js";
+import { invalid, notFound } from "../errors/validation.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 

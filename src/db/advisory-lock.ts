@@ -1,4 +1,8 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
+
+/** A 64-bit advisory lock key derived from a name (e.g. a run id): the same name, the same key on every process. */
+export const advisoryLockKey = (name: string): bigint => createHash("sha256").update(name).digest().readBigInt64BE(0);
 
 /** Runs `work` while holding a session-level PostgreSQL advisory lock on its own connection. */
 export async function withAdvisoryLock<T>(databaseUrl: string, key: number, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -1,9 +1,9 @@
 import type { Logger } from "../logging/logger.js";
-import type { Viewer } from "../auth/viewer.js";
-import type { Services } from "../services/services.js";
+import type { Viewer } from "../users/viewer.js";
+import type { Services } from "../server/services.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { Loaders } from "./loaders.js";
-import type { RateLimits } from "../server/rate-limits.js";
+import type { RateLimits } from "./guards/rate-limits.js";
 
 /** What every resolver receives. */
 export interface Context {

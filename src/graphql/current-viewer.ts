@@ -2,7 +2,7 @@
 // field (so none can forget); @CurrentViewer hands the caller to the resolver.
 import type { GraphQLResolveInfo } from "graphql";
 import { createParameterDecorator, type MiddlewareFn } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { UnauthenticatedError } from "../errors/errors.js";
 import type { Context } from "./context.js";
 

@@ -4,10 +4,19 @@
 // the retry resumes the run from its current step. A server that starts hands such jobs out
 // again at once (retryAbandonedJobs), so a restart after a crash does not wait for the expiry.
 import PgBoss from "pg-boss";
-import { withAdvisoryLock } from "../db/advisory-lock.js";
+import { advisoryLockKey, withAdvisoryLock } from "../db/advisory-lock.js";
 import type { Logger } from "../logging/logger.js";
-import type { RunQueue } from "../provisioning/runs.service.js";
-import { lockKey, RunInterruptedError, RunLockedError } from "../provisioning/run-executor.js";
+
+/** Where accepted runs are handed to be executed. */
+export interface RunQueue {
+  enqueue(runId: string): Promise<void>;
+}
+
+/**
+ * Thrown by a run's executor when the run cannot go on here and now (another process holds it,
+ * the server is stopping): the job fails quietly and pg-boss hands it out again.
+ */
+export class JobDeferredError extends Error {}
 
 const QUEUE = "provisioning-run";
 const SCHEMA = "pgboss";
@@ -68,7 +77,7 @@ export class PgBossRunQueue implements RunQueue {
         } catch (error) {
           // Failing the job makes pg-boss retry it: another process (or this one after a
           // restart) resumes the run from its current step.
-          const expected = error instanceof RunLockedError || error instanceof RunInterruptedError;
+          const expected = error instanceof JobDeferredError;
           this.logger[expected ? "info" : "warn"]({ runId: job.data.runId, reason: (error as Error).message }, "run execution deferred");
           throw error;
         }
@@ -95,7 +104,7 @@ export class PgBossRunQueue implements RunQueue {
       // One statement, so the lock is taken and released on the same session.
       const { rows } = await db.executeSql(
         "SELECT CASE WHEN pg_try_advisory_lock($1::bigint) THEN pg_advisory_unlock($1::bigint) ELSE false END AS free",
-        [lockKey(job.runId).toString()],
+        [advisoryLockKey(job.runId).toString()],
       );
       if (!rows[0]?.free) continue; // being executed right now
       await this.boss.fail(QUEUE, job.id, { message: "abandoned: the process executing the run stopped" });

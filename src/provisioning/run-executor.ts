@@ -1,15 +1,18 @@
 // Executes one provisioning run, step by step, persisting every transition and publishing it.
 // Safe to call again after any interruption: finished steps are skipped, and a per-run advisory
 // lock makes sure only one process executes a run at a time.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
+import { advisoryLockKey as lockKey } from "../db/advisory-lock.js";
 import type { Database } from "../db/prisma.js";
+import { JobDeferredError } from "../jobs/run-queue.js";
 import { isDatabaseUnavailable } from "../db/availability.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
-import type { BackendsService } from "../services/backends.service.js";
+import type { BackendsService } from "../backends/backends.service.js";
 import { loadRunView, type RunView } from "./run-view.js";
-import { PermanentStepError, TransientStepError, type ProvisioningStepDefinition, type StepContext, type StepOutcome } from "./step.js";
+import { PermanentStepError, TransientStepError } from "../errors/step-errors.js";
+import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "./step.js";
 import { PROVISIONING_STEPS } from "./steps/index.js";
 
 export interface ExecutorSettings {
@@ -22,12 +25,9 @@ export interface ExecutorSettings {
 }
 
 /** The run is being executed by another process right now; try again later. */
-export class RunLockedError extends Error {}
+export class RunLockedError extends JobDeferredError {}
 /** The server is stopping; the run resumes from its current step elsewhere or after restart. */
-export class RunInterruptedError extends Error {}
-
-/** The key of the session-level advisory lock held by whichever process executes the run. */
-export const lockKey = (runId: string): bigint => createHash("sha256").update(runId).digest().readBigInt64BE(0);
+export class RunInterruptedError extends JobDeferredError {}
 
 export class RunExecutor {
   private readonly steps = new Map(PROVISIONING_STEPS.map((step) => [step.name, step]));

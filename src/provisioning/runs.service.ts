@@ -1,13 +1,14 @@
 // Starting and reading provisioning runs. At most one active run per backend: the backend row is
 // locked while the request decides, so concurrent requests for one backend agree on one run.
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { RunKind } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
-import type { BackendsService } from "../services/backends.service.js";
-import { assertRole } from "../services/project-access.js";
-import { isUuid, notFound } from "../services/validation.js";
-import type { ProjectAccessService } from "../services/project-access.js";
+import type { RunQueue } from "../jobs/run-queue.js";
+import type { BackendsService } from "../backends/backends.service.js";
+import { assertRole } from "../projects/project-access.js";
+import { isUuid, notFound } from "../errors/validation.js";
+import type { ProjectAccessService } from "../projects/project-access.js";
 import { loadRunView, type RunView } from "./run-view.js";
 import { PROVISIONING_STEPS } from "./steps/index.js";
 
@@ -18,10 +19,6 @@ export interface RunResult {
 
 /** Where a kind of run takes the backend while it is active. */
 const ACTIVE_STATUS = { PROVISION: "PROVISIONING", TEARDOWN: "TEARING_DOWN" } as const;
-
-export interface RunQueue {
-  enqueue(runId: string): Promise<void>;
-}
 
 export class RunsService {
   constructor(

@@ -1,9 +1,7 @@
 import { Arg, Ctx, UseMiddleware, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { AWS_REGIONS } from "../aws/regions.js";
-import { awsIamPolicyDocument, checkRoleNameLength, validateBucketName } from "../aws/iam-policy.js";
-import type { Viewer } from "../auth/viewer.js";
-import { BadUserInputError } from "../errors/errors.js";
-import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
+import { awsIamPolicy, awsRegions } from "../backends/aws-setup.js";
+import type { Viewer } from "../users/viewer.js";
+import { LimitAwsCalls } from "../graphql/guards/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
@@ -20,7 +18,7 @@ import { Backend } from "../graphql/types/backend.type.js";
 import { Project } from "../graphql/types/project.type.js";
 import { ProvisioningRun } from "../graphql/types/run.type.js";
 import type { RunView } from "../provisioning/run-view.js";
-import type { BackendResult } from "../services/backends.service.js";
+import type { BackendResult } from "../backends/backends.service.js";
 
 const toPayload = ({ backend, userErrors }: BackendResult): BackendPayload => ({ backend: backend && toBackend(backend), userErrors });
 
@@ -44,16 +42,12 @@ export class BackendResolver {
 
   @Query(() => [AwsRegion], { description: "AWS regions to choose from." })
   awsRegions(): AwsRegion[] {
-    return AWS_REGIONS.map(({ code, name }) => ({ code, name }));
+    return awsRegions();
   }
 
   @Query(() => AwsIamPolicy, { description: "The IAM policy template of the AWS backend guide, filled in for a bucket: attach it to the backend's IAM user." })
   awsIamPolicy(@Arg("bucketName", { description: "The S3 bucket the backend will use." }) bucketName: string): AwsIamPolicy {
-    const problems = validateBucketName(bucketName);
-    const tooLong = problems.length ? null : checkRoleNameLength(bucketName);
-    if (problems.length || tooLong) throw new BadUserInputError([...problems, ...(tooLong ? [tooLong] : [])].join(" "), "bucketName");
-    const document = awsIamPolicyDocument(bucketName);
-    return { bucketName, document, json: JSON.stringify(document, null, 2) };
+    return awsIamPolicy(bucketName);
   }
 
   @UseMiddleware(LimitAwsCalls)

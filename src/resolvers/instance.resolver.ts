@@ -1,8 +1,8 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import { instanceViewFromJson, isFinalInstance, type InstanceView } from "../compute/instance-view.js";
-import type { PricedOffer } from "../aws/compute/offers.js";
-import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
+import type { PricedOffer } from "../compute/index.js";
+import { LimitAwsCalls } from "../graphql/guards/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer, stillVisible, subscriptionViewer } from "../graphql/current-viewer.js";
 import { liveUpdates } from "../graphql/live-updates.js";
@@ -10,7 +10,7 @@ import { toBackend } from "../graphql/mappers/backend.mapper.js";
 import { Backend } from "../graphql/types/backend.type.js";
 import { Instance, InstanceConnection, InstanceOffer, InstanceOfferFilter, InstancePayload, LaunchInstanceInput } from "../graphql/types/compute.type.js";
 import { ConnectionArgs } from "../graphql/types/connection.args.js";
-import type { Page } from "../services/pagination.js";
+import type { Page } from "../db/pagination.js";
 
 @Resolver(() => Instance)
 export class InstanceResolver {

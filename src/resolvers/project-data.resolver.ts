@@ -1,8 +1,8 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, UseMiddleware } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import type { ArtifactView } from "../compute/artifacts.service.js";
-import type { LogEvent as LogEventData } from "../aws/compute/logs.js";
-import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
+import type { LogEvent as LogEventData } from "../compute/index.js";
+import { LimitAwsCalls } from "../graphql/guards/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { LogGroupKind } from "../graphql/enums.js";
@@ -14,7 +14,7 @@ import {
   ProjectSecretPayload,
   SetProjectSecretInput,
 } from "../graphql/types/compute.type.js";
-import type { Page } from "../services/pagination.js";
+import type { Page } from "../db/pagination.js";
 
 /** What a project keeps around its compute: secrets, logs and artifacts. */
 @Resolver()

@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { toBackend } from "../graphql/mappers/backend.mapper.js";
@@ -8,7 +8,7 @@ import { ConnectionArgs } from "../graphql/types/connection.args.js";
 import { CreateProjectInput, DeleteProjectPayload, ProjectPayload, SetProjectMemberInput, UpdateProjectInput } from "../graphql/types/project.inputs.js";
 import { Project, ProjectConnection, ProjectMember } from "../graphql/types/project.type.js";
 import { ProjectRole } from "../generated/prisma/enums.js";
-import { pageFromSorted, pageRequest, type Page } from "../services/pagination.js";
+import { pageFromSorted, pageRequest, type Page } from "../db/pagination.js";
 import type { Backend } from "../graphql/types/backend.type.js";
 
 @Resolver(() => Project)

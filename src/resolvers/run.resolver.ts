@@ -1,6 +1,6 @@
 import { Arg, Ctx, UseMiddleware, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
-import { LimitAwsCalls } from "../graphql/aws-rate-limit.js";
+import type { Viewer } from "../users/viewer.js";
+import { LimitAwsCalls } from "../graphql/guards/aws-rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer, stillVisible, subscriptionViewer } from "../graphql/current-viewer.js";
 import { liveUpdates } from "../graphql/live-updates.js";

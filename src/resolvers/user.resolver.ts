@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import type { Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../users/viewer.js";
 import type { Context } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { ApiToken, User } from "../graphql/types/user.type.js";

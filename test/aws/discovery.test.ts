@@ -7,7 +7,7 @@ import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory, type
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { AWS_REGIONS } from "../../src/aws/regions.js";
 import { UserErrorCode } from "../../src/errors/codes.js";
-import { AwsDiscoveryService } from "../../src/services/aws-discovery.service.js";
+import { AwsDiscoveryService } from "../../src/backends/discovery.service.js";
 import { on, startFaultProxy, type ProxiedRequest } from "../support/fault-proxy.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 import { createBucket, createIamUser, createSubnet, policy, type MotoUser } from "../support/moto-iam.js";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Lexer, Source, TokenKind, buildSchema, parse, specifiedRules, validate, type ValidationRule } from "graphql";
 import { describe, expect, it } from "vitest";
 import * as generated from "../../client/src/generated/graphql.js";
-import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/server/query-limits.js";
+import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/graphql/guards/query-limits.js";
 
 describe("typed client operations", () => {
   const schema = buildSchema(fs.readFileSync(path.join(process.cwd(), "schema.graphql"), "utf8"));

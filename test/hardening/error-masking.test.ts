@@ -10,8 +10,8 @@ import { buildSchema } from "graphql";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
-import { createFormatError } from "../../src/server/format-error.js";
-import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/server/query-limits.js";
+import { createFormatError } from "../../src/graphql/guards/format-error.js";
+import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/graphql/guards/query-limits.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const PROJECTS = "{ projects { edges { node { id name } } } }";

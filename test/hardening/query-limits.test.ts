@@ -2,7 +2,7 @@
 // coded error that names the limit; introspection and field suggestions follow INTROSPECTION;
 // oversized bodies get 413; Apollo's CSRF prevention refuses simple (preflight-free) requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_QUERY_LIMITS } from "../../src/server/query-limits.js";
+import { DEFAULT_QUERY_LIMITS } from "../../src/graphql/guards/query-limits.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const limits = DEFAULT_QUERY_LIMITS;

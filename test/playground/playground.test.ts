@@ -8,7 +8,7 @@ import { request, type IncomingHttpHeaders } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLAYGROUND_ASSETS } from "../../src/http/playground.js";
+import { PLAYGROUND_ASSETS } from "../../src/http/playground/playground.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";

@@ -37,7 +37,7 @@ import {
   instanceRoleName,
   securityGroupName,
   trustsEc2,
-} from "../../src/aws/provisioning/names.js";
+} from "../../src/aws/names/names.js";
 import {
   dstackLifecycleRules,
   LIFECYCLE_RULE_IDS,
@@ -45,9 +45,8 @@ import {
   ruleStyleOf,
   withoutLifecycleRules,
 } from "../../src/aws/provisioning/s3-lifecycle.js";
+import { PermanentStepError, TransientStepError } from "../../src/errors/step-errors.js";
 import {
-  PermanentStepError,
-  TransientStepError,
   type ProvisioningStepDefinition,
   type RecordedResource,
   type StepContext,

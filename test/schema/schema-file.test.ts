@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { buildApiSchema, printApiSchema } from "../../src/graphql/schema.js";
+import { buildApiSchema, printApiSchema } from "../../src/resolvers/schema.js";
 
 describe("schema.graphql", () => {
   it("is the schema the code builds (run `npm run schema:emit` after changing the API)", async () => {

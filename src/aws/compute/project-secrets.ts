@@ -4,7 +4,7 @@
 // secretsmanager:ListSecrets), so names and dates are kept in the database by the caller.
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
 import { deleteSecret, projectSecretName, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
-import { arnAccount, instanceRoleName } from "../provisioning/names.js";
+import { arnAccount, instanceRoleName } from "../names/names.js";
 import { localFailure, type ComputeResult } from "./failures.js";
 
 /** Letters, digits and _ . - (Secrets Manager also allows + = @ /, kept out so names stay simple to quote and cannot nest). */

@@ -12,11 +12,11 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from "@aws-sdk/client-ec2";
-import { PermanentStepError, TransientStepError } from "../../provisioning/step.js";
+import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { parseCidr } from "./cidr.js";
 import { awsCall, awsValue, isCode } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
-import type { Tag } from "./names.js";
+import type { Tag } from "../names/names.js";
 
 function ec2Client(target: AwsTarget) {
   return target.session.factory.client("ec2", target.region, target.session.credentials);

@@ -4,7 +4,7 @@
 // Messages are written here from the classified failure (code, action), never copied from AWS.
 import type { AwsServiceName } from "../clients.js";
 import { attempt, type AwsFailure, type AwsResult } from "../errors.js";
-import { PermanentStepError, TransientStepError } from "../../provisioning/step.js";
+import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 
 /** What a call is about, for messages: "creating IAM role dstack_role_x". */
 export interface CallDescription {

@@ -21,9 +21,9 @@ import {
   type Role,
 } from "@aws-sdk/client-iam";
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
-import { PermanentStepError, TransientStepError } from "../../provisioning/step.js";
+import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { awsCall, awsValue, isCode, stepErrorFor } from "./failures.js";
-import { arnAccount, ec2TrustPolicyDocument, type Tag } from "./names.js";
+import { arnAccount, ec2TrustPolicyDocument, type Tag } from "../names/names.js";
 
 export interface AwsTarget {
   session: AwsSession;

@@ -9,7 +9,7 @@ import {
   type LifecycleRule,
   type TransitionDefaultMinimumObjectSize,
 } from "@aws-sdk/client-s3";
-import { PermanentStepError } from "../../provisioning/step.js";
+import { PermanentStepError } from "../../errors/step-errors.js";
 import { awsCall } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
 

@@ -2,8 +2,8 @@
 // and anything else in the row stay behind.
 import type { Backend as BackendRow } from "../../generated/prisma/client.js";
 import type { Backend } from "../types/backend.type.js";
-import type { ImageSpec } from "../../aws/compute/images.js";
-import { imageOf } from "../../services/backend-image.js";
+import type { ImageSpec } from "../../compute/index.js";
+import { imageOf } from "../../backends/backend-image.js";
 
 const describeImage = (spec: ImageSpec | null): string | null => (spec === null ? null : "amiId" in spec ? spec.amiId : `${spec.owner}/${spec.namePattern}`);
 

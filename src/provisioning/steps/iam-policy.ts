@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { collectStepError, combineStepErrors, throwIfAborted } from "../../aws/provisioning/failures.js";
 import { callerAccount, createPolicy, deletePolicy } from "../../aws/provisioning/iam.js";
-import { arnAccount, instancePolicyDocument, instancePolicyName, instanceRoleName, policyArn } from "../../aws/provisioning/names.js";
+import { arnAccount, instancePolicyDocument, instancePolicyName, instanceRoleName, policyArn } from "../../aws/names/names.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, recordsOf, teardownNaming } from "./common.js";
 

@@ -23,8 +23,9 @@ import {
   missingTags,
   policyArn,
   trustsEc2,
-} from "../../aws/provisioning/names.js";
-import { PermanentStepError, type ProvisioningStepDefinition, type StepContext, type StepOutcome } from "../step.js";
+} from "../../aws/names/names.js";
+import { PermanentStepError } from "../../errors/step-errors.js";
+import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, isRecorded, recordOnce, recordsOf, teardownNaming } from "./common.js";
 
 export function attachmentIdentifier(roleName: string, policyArn: string): string {

@@ -1,12 +1,12 @@
-import { generateApiToken, displayPrefix, hashApiToken } from "../auth/api-token.js";
-import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { generateApiToken, displayPrefix, hashApiToken } from "./api-token.js";
+import { isGlobalAdmin, type Viewer } from "./viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import { ForbiddenError } from "../errors/errors.js";
 import type { GlobalRole } from "../generated/prisma/enums.js";
 import type { User } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
-import { isUniqueViolation } from "./prisma-errors.js";
-import { checkUserName } from "./validation.js";
+import { isUniqueViolation } from "../db/prisma-errors.js";
+import { checkUserName } from "../errors/validation.js";
 
 export interface CreateUserResult {
   user?: User;

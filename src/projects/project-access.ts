@@ -1,12 +1,12 @@
 // Who may see and change a project. A project the caller cannot see does not exist for them
 // (null); a project they see but lack the role for is FORBIDDEN.
-import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
 import { ForbiddenError } from "../errors/errors.js";
 import type { ProjectRole } from "../generated/prisma/enums.js";
 import type { Project } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { roleAtLeast } from "./roles.js";
-import { isUuid } from "./validation.js";
+import { isUuid } from "../errors/validation.js";
 
 export interface ProjectAccess {
   project: Project;

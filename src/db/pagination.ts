@@ -1,7 +1,7 @@
 // Relay connections over keyset pagination on (createdAt, id). Cursors are opaque to clients:
 // base64url of the sort key of the last row seen.
 import { BadUserInputError } from "../errors/errors.js";
-import { isUuid } from "./validation.js";
+import { isUuid } from "../errors/validation.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

@@ -3,7 +3,7 @@
 // owned by Canonical).
 import { imageSpecProblem, type ImageSpec } from "../aws/compute/images.js";
 import type { UserErrorData } from "../errors/codes.js";
-import { invalid } from "./validation.js";
+import { invalid } from "../errors/validation.js";
 
 export interface ImageInput {
   amiId?: string | null;

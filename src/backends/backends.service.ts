@@ -5,19 +5,19 @@ import type { AwsClientFactory, AwsCredentialSource } from "../aws/clients.js";
 import { getCallerIdentity, type AwsSession } from "../aws/discovery.js";
 import type { AwsFailure } from "../aws/errors.js";
 import { credentialsSecretName, deleteSecret, putSecret } from "../aws/secrets-store.js";
-import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import { ForbiddenError } from "../errors/errors.js";
 import { SealedDataError } from "../crypto/sealing.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { AwsCredentialsMode } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
-import type { AwsDiscoveryResult, AwsDiscoveryService } from "./aws-discovery.service.js";
+import type { AwsDiscoveryResult, AwsDiscoveryService } from "./discovery.service.js";
 import { imageSpecFrom, withImage, type ImageInput } from "./backend-image.js";
 import { accessKeyIdHint, type BackendCredentials } from "./backend-credentials.js";
-import { assertRole, type ProjectAccess, type ProjectAccessService } from "./project-access.js";
-import { isUniqueViolation } from "./prisma-errors.js";
-import { checkSlug, invalid, isUuid, notFound } from "./validation.js";
+import { assertRole, type ProjectAccess, type ProjectAccessService } from "../projects/project-access.js";
+import { isUniqueViolation } from "../db/prisma-errors.js";
+import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
 
 export interface CredentialsInput {
   mode: AwsCredentialsMode;

@@ -4,9 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError } from "graphql";
-import { ErrorCode, UserErrorCode } from "../errors/codes.js";
-import type { Logger } from "../logging/logger.js";
-import { isDatabaseUnavailable } from "../db/availability.js";
+import { ErrorCode, UserErrorCode } from "../../errors/codes.js";
+import type { Logger } from "../../logging/logger.js";
+import { isDatabaseUnavailable } from "../../db/availability.js";
 
 /** Codes whose messages were written for clients. */
 const CLIENT_SAFE_CODES = new Set<string>([

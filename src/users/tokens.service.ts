@@ -1,9 +1,9 @@
-import { displayPrefix, generateApiToken, hashApiToken } from "../auth/api-token.js";
-import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { displayPrefix, generateApiToken, hashApiToken } from "./api-token.js";
+import { isGlobalAdmin, type Viewer } from "./viewer.js";
 import type { UserErrorData } from "../errors/codes.js";
 import type { ApiToken } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
-import { checkText, compact, invalid, isUuid, notFound } from "./validation.js";
+import { checkText, compact, invalid, isUuid, notFound } from "../errors/validation.js";
 
 /** lastUsedAt is refreshed at most this often, so authentication is not a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;

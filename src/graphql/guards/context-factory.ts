@@ -1,15 +1,15 @@
 import type { ExpressContextFunctionArgument } from "@as-integrations/express5";
 import { GraphQLError } from "graphql";
-import { bearerToken } from "../auth/api-token.js";
-import type { Viewer } from "../auth/viewer.js";
-import type { Database } from "../db/prisma.js";
-import { isDatabaseUnavailable } from "../db/availability.js";
-import { ServiceUnavailableError, UnauthenticatedError } from "../errors/errors.js";
-import type { EventBus } from "../events/event-bus.js";
-import type { Context } from "../graphql/context.js";
-import { createLoaders } from "../graphql/loaders.js";
-import type { Logger } from "../logging/logger.js";
-import type { Services } from "../services/services.js";
+import { bearerToken } from "../../users/api-token.js";
+import type { Viewer } from "../../users/viewer.js";
+import type { Database } from "../../db/prisma.js";
+import { isDatabaseUnavailable } from "../../db/availability.js";
+import { ServiceUnavailableError, UnauthenticatedError } from "../../errors/errors.js";
+import type { EventBus } from "../../events/event-bus.js";
+import type { Context } from "../context.js";
+import { createLoaders } from "../loaders.js";
+import type { Logger } from "../../logging/logger.js";
+import type { Services } from "../../server/services.js";
 import type { RateLimits } from "./rate-limits.js";
 
 interface Deps {

@@ -1,12 +1,12 @@
-import { isGlobalAdmin, type Viewer } from "../auth/viewer.js";
+import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { ProjectRole } from "../generated/prisma/enums.js";
 import { Prisma, type Project } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
-import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "./pagination.js";
+import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../db/pagination.js";
 import { assertRole, ProjectAccessService, type ProjectAccess } from "./project-access.js";
-import { isUniqueViolation } from "./prisma-errors.js";
-import { checkSlug, checkText, compact, isUuid, notFound } from "./validation.js";
+import { isUniqueViolation } from "../db/prisma-errors.js";
+import { checkSlug, checkText, compact, isUuid, notFound } from "../errors/validation.js";
 
 export interface ProjectResult {
   project?: Project;

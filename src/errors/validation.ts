@@ -1,6 +1,6 @@
 // Input rules shared by services. Each check returns a UserErrorData on the given field, or
 // nothing, so a service can collect every problem of an input at once.
-import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
+import { UserErrorCode, type UserErrorData } from "./codes.js";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

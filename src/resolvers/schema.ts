@@ -3,8 +3,8 @@ import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { GraphQLDateTime, GraphQLJSON } from "graphql-scalars";
 import { buildSchema, type PubSub } from "type-graphql";
-import { resolvers } from "../resolvers/index.js";
-import { RequireAuthentication } from "./current-viewer.js";
+import { resolvers } from "./index.js";
+import { RequireAuthentication } from "../graphql/current-viewer.js";
 
 /**
  * Every subscription here supplies its own `subscribe` (current state, then live events from the

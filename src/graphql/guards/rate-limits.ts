@@ -2,7 +2,7 @@
 // failed authentication per client address, and mutations that call AWS per token and per
 // address. Exceeding one answers RATE_LIMITED with retryAfterSeconds and a Retry-After header.
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { RateLimitedError } from "../errors/rate-limit-error.js";
+import { RateLimitedError } from "../../errors/rate-limit-error.js";
 
 export interface RateLimitSettings {
   authFailuresPerMinute: number;
