@@ -15,7 +15,8 @@ import {
   type SubnetSummary,
 } from "../aws/discovery.js";
 import type { AwsFailure } from "../aws/errors.js";
-import { checkRoleNameLength, validateBucketName } from "../aws/iam-policy.js";
+import { validateBucketName } from "../aws/iam-policy.js";
+import { checkRoleNameLength } from "../aws/names.js";
 import { AWS_REGIONS, DEFAULT_ENABLED_REGIONS, isKnownRegion } from "../aws/regions.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
 import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
 import { launchWithRetry, lookupByToken, normalizeClientToken, type LaunchRetryOptions } from "../aws/compute/launch.js";
-import { instanceTags } from "../aws/names/tags.js";
+import { instanceTags } from "../aws/names.js";
 import { terminateInstance } from "../aws/compute/terminate.js";
 import type { Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";

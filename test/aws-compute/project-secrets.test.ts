@@ -6,9 +6,9 @@ import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } fro
 import type { AwsSession } from "../../src/aws/discovery.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import * as projectSecrets from "../../src/aws/compute/project-secrets.js";
+import { instanceRoleArn } from "../../src/aws/names.js";
 import {
   deleteProjectSecret,
-  instanceRoleArn,
   projectSecretId,
   projectSecretNameProblem,
   secretResourcePolicy,

@@ -11,13 +11,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
 import type { AwsSession } from "../../src/aws/discovery.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import {
-  credentialsSecretName,
-  deleteSecret,
-  projectSecretName,
-  putSecret,
-  putSecretResourcePolicy,
-} from "../../src/aws/secrets-store.js";
+import { credentialsSecretName, projectSecretName } from "../../src/aws/names.js";
+import { deleteSecret, putSecret, putSecretResourcePolicy } from "../../src/aws/secrets-store.js";
 import { DUMMY_KEYS } from "../support/moto-iam.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 

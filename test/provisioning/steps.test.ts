@@ -32,12 +32,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory, type AwsCredentialSource } from "../../src/aws/clients.js";
 import { parseCidr } from "../../src/aws/provisioning/cidr.js";
 import { isIamPropagationError } from "../../src/aws/provisioning/failures.js";
-import {
-  instancePolicyName,
-  instanceRoleName,
-  securityGroupName,
-  trustsEc2,
-} from "../../src/aws/names/names.js";
+import { instancePolicyName, instanceRoleName, securityGroupName } from "../../src/aws/names.js";
+import { trustsEc2 } from "../../src/aws/provisioning/documents.js";
 import {
   dstackLifecycleRules,
   LIFECYCLE_RULE_IDS,

@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
-import { tagRecord } from "../names/tags.js";
+import { tagRecord } from "../names.js";
 
 export const IDS_PER_CALL = 100;
 

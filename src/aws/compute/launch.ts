@@ -16,7 +16,7 @@ import type { AwsSession } from "../discovery.js";
 import { attempt } from "../errors.js";
 import { toInstanceInfo } from "./describe.js";
 import { attemptCompute, isRetryable, localFailure, type ComputeFailure, type ComputeResult } from "./failures.js";
-import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names/tags.js";
+import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names.js";
 
 export type InstanceMarket = "ON_DEMAND" | "SPOT";
 

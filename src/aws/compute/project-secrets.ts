@@ -3,8 +3,8 @@
 // nothing in this module reads one back. Listing names is not possible under the seed's policy (no
 // secretsmanager:ListSecrets), so names and dates are kept in the database by the caller.
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
-import { deleteSecret, projectSecretName, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
-import { arnAccount, instanceRoleName } from "../names/names.js";
+import { deleteSecret, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
+import { arnAccount, instanceRoleArn, projectSecretName } from "../names.js";
 import { localFailure, type ComputeResult } from "./failures.js";
 
 /** Letters, digits and _ . - (Secrets Manager also allows + = @ /, kept out so names stay simple to quote and cannot nest). */
@@ -21,11 +21,6 @@ export function projectSecretNameProblem(name: string): string | null {
 /** `/dstack/<bucket>/secrets/<project id>/<name>`, inside the prefix the seed's policy allows. */
 export function projectSecretId(bucket: string, projectId: string, name: string): string {
   return projectSecretName(bucket, `${projectId}/${name}`);
-}
-
-/** `arn:<partition>:iam::<account>:role/dstack_role_<bucket_us>`: the role instances of the backend run as. */
-export function instanceRoleArn(partition: string, accountId: string, bucket: string): string {
-  return `arn:${partition}:iam::${accountId}:role/${instanceRoleName(bucket)}`;
 }
 
 /**

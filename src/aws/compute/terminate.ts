@@ -6,7 +6,7 @@ import type { AwsSession } from "../discovery.js";
 import { attempt } from "../errors.js";
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "./describe.js";
 import { localFailure, type ComputeResult } from "./failures.js";
-import { BUCKET_TAG } from "../names/tags.js";
+import { BUCKET_TAG } from "../names.js";
 
 export interface TerminateInput {
   instanceId?: string | null;

@@ -2,7 +2,7 @@
 import { CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { awsCall, awsValue } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
-import type { Tag } from "../names/names.js";
+import type { Tag } from "../names.js";
 
 function logsClient(target: AwsTarget) {
   return target.session.factory.client("logs", target.region, target.session.credentials);

@@ -14,16 +14,8 @@ import {
   tagRole,
 } from "../../aws/provisioning/iam.js";
 import { throwIfAborted } from "../../aws/provisioning/failures.js";
-import {
-  arnAccount,
-  hasAllTags,
-  instanceProfileName,
-  instancePolicyName,
-  instanceRoleName,
-  missingTags,
-  policyArn,
-  trustsEc2,
-} from "../../aws/names/names.js";
+import { arnAccount, hasAllTags, instanceProfileName, instancePolicyName, instanceRoleName, missingTags, policyArn } from "../../aws/names.js";
+import { trustsEc2 } from "../../aws/provisioning/documents.js";
 import { PermanentStepError } from "../../errors/step-errors.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, isRecorded, recordOnce, recordsOf, teardownNaming } from "./common.js";

@@ -9,7 +9,7 @@ import {
   tagInstanceProfile,
 } from "../../aws/provisioning/iam.js";
 import { throwIfAborted } from "../../aws/provisioning/failures.js";
-import { hasAllTags, instanceProfileName, instanceRoleName, missingTags } from "../../aws/names/names.js";
+import { hasAllTags, instanceProfileName, instanceRoleName, missingTags } from "../../aws/names.js";
 import { PermanentStepError } from "../../errors/step-errors.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { RESOURCE_KIND, awsTarget, detail, isRecorded, recordsOf, teardownNaming } from "./common.js";

@@ -15,7 +15,7 @@ import {
   tagSecurityGroup,
 } from "../../aws/provisioning/ec2.js";
 import { collectStepError, combineStepErrors, throwIfAborted } from "../../aws/provisioning/failures.js";
-import { hasAllTags, missingTags, securityGroupName } from "../../aws/names/names.js";
+import { hasAllTags, missingTags, securityGroupName } from "../../aws/names.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, isRecorded, recordsOf, teardownNaming } from "./common.js";
 
