@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { AwsClientFactory, AwsCredentialSource } from "../aws/clients.js";
 import { getCallerIdentity, type AwsSession } from "../aws/discovery.js";
-import type { AwsFailure } from "../aws/errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { deleteSecret, putSecret } from "../aws/secrets-store.js";
 import { credentialsSecretName } from "../aws/names.js";
 import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
@@ -63,12 +63,6 @@ export interface BackendsSettings {
 const CREDENTIALS_FIELD = ["input", "credentials"];
 const ACTIVE_INSTANCE_STATUSES = ["PENDING", "RUNNING", "TERMINATING"] as const;
 const DEFAULT_IDENTITY_TTL_MS = 60_000;
-
-const awsFailureError = (failure: AwsFailure, field: string[]): UserErrorData => ({
-  code: failure.kind === "ACCESS_DENIED" ? UserErrorCode.AWS_ACCESS_DENIED : failure.kind === "INVALID_CREDENTIALS" ? UserErrorCode.AWS_CREDENTIALS_INVALID : UserErrorCode.AWS_UNAVAILABLE,
-  message: failure.kind === "ACCESS_DENIED" ? `These credentials are not allowed to perform ${failure.action}.` : failure.message,
-  field,
-});
 
 const busy = (message: string): UserErrorData => ({ code: UserErrorCode.BACKEND_BUSY, message, field: ["id"] });
 
@@ -267,7 +261,7 @@ export class BackendsService {
       const deleted = await deleteSecret({ factory: this.aws, credentials: stored.source }, backend.awsRegion, backend.credentialsSecretName);
       // Credentials AWS no longer accepts cannot delete anything; the row goes anyway.
       if (!deleted.ok && deleted.error.kind !== "INVALID_CREDENTIALS" && deleted.error.kind !== "NOT_FOUND") {
-        return { userErrors: [awsFailureError(deleted.error, ["id"])] };
+        return { userErrors: [awsUserError(deleted.error, ["id"])] };
       }
     }
     await this.prisma.backend.delete({ where: { id } });
@@ -298,7 +292,7 @@ export class BackendsService {
       const secretName = backend.credentialsSecretName ?? credentialsSecretName(backend.awsBucket, backend.id);
       const put = await putSecret(this.sessionFor(backend), backend.awsRegion, { name: secretName, value: sealed, bucket: backend.awsBucket });
       if (!put.ok) {
-        result.userErrors.push({ ...awsFailureError(put.error, ["backends", backend.id]), message: `Backend ${backend.name}: ${awsFailureError(put.error, []).message}` });
+        result.userErrors.push({ ...awsUserError(put.error, ["backends", backend.id]), message: `Backend ${backend.name}: ${awsUserError(put.error, []).message}` });
         continue;
       }
       await this.prisma.backend.update({ where: { id: backend.id }, data: { sealedCredentials: sealed, credentialsSecretName: secretName } });
@@ -353,7 +347,7 @@ export class BackendsService {
     const sealed = this.credentials.seal(backendId, source);
     const secretName = credentialsSecretName(bucket, backendId);
     const put = await putSecret({ factory: this.aws, credentials: source }, region, { name: secretName, value: sealed, bucket });
-    if (!put.ok) return { userErrors: [awsFailureError(put.error, CREDENTIALS_FIELD)] };
+    if (!put.ok) return { userErrors: [awsUserError(put.error, CREDENTIALS_FIELD)] };
     return { secretName, sealed };
   }
 }

@@ -17,7 +17,7 @@ import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
 import { imageOf } from "../backends/backend-image.js";
 import { provisioningOutputs } from "../provisioning/index.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
 
 export interface LaunchInput {
@@ -70,7 +70,7 @@ export class InstancesService {
     if (problems.length) return { userErrors: problems };
 
     const image = await resolveImage(session, backend.awsRegion, imageSpecOf(backend));
-    if (!image.ok) return { userErrors: [computeUserError(image.error, ["backendId"])] };
+    if (!image.ok) return { userErrors: [awsUserError(image.error, ["backendId"])] };
 
     const id = randomUUID();
     const market = input.market ?? "ON_DEMAND";
@@ -105,7 +105,7 @@ export class InstancesService {
       return this.endLaunchedAfterTermination(id, scoped, ids);
     }
     const failure = launched.error;
-    const problem = computeUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
+    const problem = awsUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
     switch (failure.kind) {
       case "INSTANCE_TYPE_UNAVAILABLE":
       case "INVALID_INPUT":
@@ -139,7 +139,7 @@ export class InstancesService {
       // A launch whose answer was lost (timeout) may still have started an instance: look for it by
       // its ClientToken before calling it gone, or it would run on, untracked.
       const found = await lookupByToken(scoped.session, row.region, normalizeClientToken(row.clientToken));
-      if (!found.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(found.error, ["id"])] };
+      if (!found.ok) return { instance: toInstanceView(row), userErrors: [awsUserError(found.error, ["id"])] };
       if (!found.value) {
         const ended = await this.updateUnlessEnded(
           id,
@@ -152,7 +152,7 @@ export class InstancesService {
       ({ instanceId: awsInstanceId, spotRequestId } = found.value);
     }
     const result = await terminateInstance(scoped.session, row.region, { instanceId: awsInstanceId, spotRequestId, bucket: scoped.backend.awsBucket });
-    if (!result.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(result.error, ["id"])] };
+    if (!result.ok) return { instance: toInstanceView(row), userErrors: [awsUserError(result.error, ["id"])] };
     const gone = result.value.instance === "already-terminated" || result.value.instance === "not-found" || result.value.instance === "none";
     return {
       instance: await this.update(id, {
@@ -198,7 +198,7 @@ export class InstancesService {
         terminatedAt: null,
         statusReason: `Terminated while launching, but the instance EC2 then started could not be terminated (${ended.error.message}); terminate it again.`,
       });
-      return { instance, userErrors: [computeUserError(ended.error, ["backendId"])] };
+      return { instance, userErrors: [awsUserError(ended.error, ["backendId"])] };
     }
     const instance = await this.update(id, { ...ids, status: "TERMINATING", terminatedAt: null, statusReason: "Terminated while launching: the instance EC2 started is being terminated." });
     return { instance, userErrors: [] };

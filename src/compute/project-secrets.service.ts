@@ -9,7 +9,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { invalid, notFound } from "../errors/validation.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 
 const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -39,7 +39,7 @@ export class ProjectSecretsService {
     }
     const { backend, session } = scoped;
     const stored = await setProjectSecret(session, backend.awsRegion, { bucket: backend.awsBucket, projectId, name: input.name, value: input.value });
-    if (!stored.ok) return { userErrors: [computeUserError(stored.error, ["input", "name"])] };
+    if (!stored.ok) return { userErrors: [awsUserError(stored.error, ["input", "name"])] };
     const secret = await this.prisma.projectSecret.upsert({
       where: { backendId_projectId_name: { backendId, projectId, name: input.name } },
       create: { backendId, projectId, name: input.name, secretName: stored.value.secretId },
@@ -54,7 +54,7 @@ export class ProjectSecretsService {
     const existing = await this.prisma.projectSecret.findUnique({ where: { backendId_projectId_name: { backendId, projectId, name } } });
     if (!existing) return { userErrors: [notFound(["name"], "Secret")] };
     const deleted = await deleteProjectSecret(scoped.session, scoped.backend.awsRegion, { bucket: scoped.backend.awsBucket, projectId, name });
-    if (!deleted.ok) return { userErrors: [computeUserError(deleted.error, ["name"])] };
+    if (!deleted.ok) return { userErrors: [awsUserError(deleted.error, ["name"])] };
     await this.prisma.projectSecret.delete({ where: { id: existing.id } });
     return { deletedName: name, userErrors: [] };
   }

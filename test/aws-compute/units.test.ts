@@ -2,7 +2,7 @@
 // the TTL cache, price parsing and sorting, token normalisation, newest-image choice, error kinds.
 import { describe, expect, it } from "vitest";
 import type { InstanceInfo, SpotRequestInfo } from "../../src/aws/compute/describe.js";
-import { classifyComputeError, isRetryable } from "../../src/aws/compute/failures.js";
+import { classifyAwsError, isRetryable } from "../../src/aws/errors.js";
 import { newestImage } from "../../src/aws/compute/images.js";
 import { normalizeClientToken, runInstancesInput, type RunInstanceInput } from "../../src/aws/compute/launch.js";
 import { lowestCurrentPrices, matchesOfferFilter, onDemandPriceFilters, parsePriceList, priceOffers, type InstanceOffer } from "../../src/aws/compute/offers.js";
@@ -270,13 +270,13 @@ describe("images and errors", () => {
 
   it("classifies capacity before the HTTP status, and IAM propagation as retryable", () => {
     const error = (name: string, message: string, status: number) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
-    const capacity = classifyComputeError(error("InsufficientInstanceCapacity", "We currently do not have sufficient capacity.", 500), "ec2", "RunInstances");
+    const capacity = classifyAwsError(error("InsufficientInstanceCapacity", "We currently do not have sufficient capacity.", 500), "ec2", "RunInstances");
     expect(capacity).toMatchObject({ kind: "NO_CAPACITY", message: "InsufficientInstanceCapacity: We currently do not have sufficient capacity." });
     expect(isRetryable(capacity)).toBe(false);
-    const iam = classifyComputeError(error("InvalidParameterValue", "Invalid IAM Instance Profile name", 400), "ec2", "RunInstances");
+    const iam = classifyAwsError(error("InvalidParameterValue", "Invalid IAM Instance Profile name", 400), "ec2", "RunInstances");
     expect(iam.kind).toBe("INSTANCE_PROFILE_NOT_READY");
     expect(isRetryable(iam)).toBe(true);
-    const other = classifyComputeError(error("InvalidParameterValue", "Invalid value for parameter foo", 400), "ec2", "RunInstances");
+    const other = classifyAwsError(error("InvalidParameterValue", "Invalid value for parameter foo", 400), "ec2", "RunInstances");
     expect(other.kind).toBe("OTHER");
     expect(other.message).not.toContain("foo"); // generic codes keep errors.ts's safe message
   });

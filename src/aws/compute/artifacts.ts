@@ -3,8 +3,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { AwsSession } from "../discovery.js";
-import { attempt, type AwsResult } from "../errors.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
 
 export interface ArtifactObject {
   key: string;
@@ -76,7 +75,7 @@ export async function presignDownload(
   session: AwsSession,
   region: string,
   input: { bucket: string; key: string; scopePrefix: string; expiresSeconds: number },
-): Promise<ComputeResult<string>> {
+): Promise<AwsResult<string>> {
   const problem = keyOutsidePrefix(input.key, input.scopePrefix);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "s3", "GetObject", "KeyOutsidePrefix", problem) };
   const s3 = session.factory.client("s3", region, session.credentials);

@@ -3,8 +3,7 @@
 // AMI named like Ubuntu's (the dstack hub looked images up by name only, see dstack-aws.md §3.5).
 import { DescribeImagesCommand, type DescribeImagesCommandInput, type Image } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt } from "../errors.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
 
 /** Canonical's AWS account: the publisher of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -97,7 +96,7 @@ export async function resolveImage(
   session: AwsSession,
   region: string,
   spec: ImageSpec = DEFAULT_IMAGE_SPEC,
-): Promise<ComputeResult<ResolvedImage>> {
+): Promise<AwsResult<ResolvedImage>> {
   const problem = imageSpecProblem(spec);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "DescribeImages", "InvalidImageSpec", problem) };
   const ec2 = session.factory.client("ec2", region, session.credentials);

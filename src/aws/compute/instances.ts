@@ -15,4 +15,4 @@ export { describeInstances, describeSpotRequests, IDS_PER_CALL, type InstanceInf
 export { mapInstanceStatus, statusOfInstanceState, type InstanceStatus, type MappedStatus, type StatusInput } from "./status.js";
 export { terminateInstance, type TerminateInput, type TerminateOutcome } from "./terminate.js";
 export { BUCKET_TAG, CLIENT_TOKEN_TAG, instanceTags } from "../names.js";
-export { isRetryable, type ComputeFailure, type ComputeFailureKind, type ComputeResult } from "./failures.js";
+export { isRetryable, type AwsErrorKind, type AwsFailure, type AwsResult } from "../errors.js";

@@ -5,7 +5,7 @@
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
 import { deleteSecret, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
 import { arnAccount, instanceRoleArn, projectSecretName } from "../names.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { localFailure, type AwsResult } from "../errors.js";
 
 /** Letters, digits and _ . - (Secrets Manager also allows + = @ /, kept out so names stay simple to quote and cannot nest). */
 const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -77,7 +77,7 @@ export async function setProjectSecret(
   region: string,
   input: ProjectSecretInput,
   options: PolicyRetryOptions = {},
-): Promise<ComputeResult<StoredProjectSecret>> {
+): Promise<AwsResult<StoredProjectSecret>> {
   const problem = projectSecretNameProblem(input.name);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "secretsmanager", "CreateSecret", "InvalidSecretName", problem) };
   if (!input.projectId || input.projectId.includes("/")) {
@@ -116,7 +116,7 @@ export async function deleteProjectSecret(
   session: AwsSession,
   region: string,
   input: { bucket: string; projectId: string; name: string },
-): Promise<ComputeResult<{ secretId: string }>> {
+): Promise<AwsResult<{ secretId: string }>> {
   const problem = projectSecretNameProblem(input.name);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "secretsmanager", "DeleteSecret", "InvalidSecretName", problem) };
   const secretId = projectSecretId(input.bucket, input.projectId, input.name);

@@ -14,7 +14,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { parseCidr } from "./cidr.js";
-import { awsCall, awsValue, isCode } from "./failures.js";
+import { isCode } from "../errors.js";
+import { awsCall, awsValue } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
 import type { Tag } from "../names.js";
 
