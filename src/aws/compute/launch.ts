@@ -13,7 +13,8 @@ import {
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt, isRetryable, localFailure, type AwsFailure, type AwsResult } from "../errors.js";
+import { attempt, isRetryable, localFailure, type AwsResult } from "../errors.js";
+import { retryResult } from "../retry.js";
 import { toInstanceInfo } from "./describe.js";
 import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names.js";
 
@@ -205,8 +206,6 @@ export interface LaunchRetryOptions {
   /** First delay, doubled each time up to maxDelayMs. Defaults 2 s and 15 s. */
   initialDelayMs?: number;
   maxDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /**
@@ -219,19 +218,10 @@ export async function launchWithRetry(
   input: RunInstanceInput,
   options: LaunchRetryOptions = {},
 ): Promise<AwsResult<LaunchedInstance & { attempts: number }>> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const now = options.now ?? Date.now;
-  const deadline = now() + (options.maxWaitMs ?? 120_000);
-  let delay = options.initialDelayMs ?? 2_000;
-  let attempts = 0;
-  let lastError: AwsFailure;
-  for (;;) {
-    attempts += 1;
-    const result = await runInstance(session, region, input);
-    if (result.ok) return { ok: true, value: { ...result.value, attempts } };
-    lastError = result.error;
-    if (!isRetryable(lastError) || now() + delay > deadline) return { ok: false, error: lastError };
-    await sleep(delay);
-    delay = Math.min(delay * 2, options.maxDelayMs ?? 15_000);
-  }
+  const { result, attempts } = await retryResult(() => runInstance(session, region, input), isRetryable, {
+    maxWaitMs: options.maxWaitMs ?? 120_000,
+    delayMs: options.initialDelayMs ?? 2_000,
+    maxDelayMs: options.maxDelayMs ?? 15_000,
+  });
+  return result.ok ? { ok: true, value: { ...result.value, attempts } } : result;
 }

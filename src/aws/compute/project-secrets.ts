@@ -6,6 +6,7 @@ import { getCallerIdentity, type AwsSession } from "../discovery.js";
 import { deleteSecret, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
 import { arnAccount, instanceRoleArn, projectSecretName } from "../names.js";
 import { localFailure, type AwsResult } from "../errors.js";
+import { retryResult } from "../retry.js";
 
 /** Letters, digits and _ . - (Secrets Manager also allows + = @ /, kept out so names stay simple to quote and cannot nest). */
 const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -64,7 +65,6 @@ export interface PolicyRetryOptions {
   attempts?: number;
   /** Default 5 s between attempts. */
   delayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -96,14 +96,12 @@ export async function setProjectSecret(
   const stored = await putSecret(session, region, { name: secretId, value: input.value, bucket: input.bucket });
   if (!stored.ok) return stored;
 
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let i = 1; ; i++) {
-    const policy = await putSecretResourcePolicy(session, region, secretId, secretResourcePolicy(roleArn));
-    if (policy.ok) break;
-    if (policy.error.code !== "MalformedPolicyDocumentException" || i >= attempts) return policy;
-    await sleep(options.delayMs ?? 5_000);
-  }
+  const { result: policy } = await retryResult(
+    () => putSecretResourcePolicy(session, region, secretId, secretResourcePolicy(roleArn)),
+    (failure) => failure.code === "MalformedPolicyDocumentException",
+    { attempts: Math.max(1, options.attempts ?? 3), delayMs: options.delayMs ?? 5_000, factor: 1 },
+  );
+  if (!policy.ok) return policy;
   return { ok: true, value: toStored(secretId, stored.value) };
 }
 
