@@ -3,15 +3,16 @@
 // on-demand prices from the AWS Price List API when the credentials allow pricing:GetProducts
 // (not in the seed's policy). A price that cannot be read is null, never a guess.
 import {
-  DescribeInstanceTypesCommand,
-  DescribeSpotPriceHistoryCommand,
+  paginateDescribeInstanceTypes,
+  paginateDescribeSpotPriceHistory,
   type _InstanceType,
   type InstanceTypeInfo,
   type SpotPrice,
 } from "@aws-sdk/client-ec2";
-import { GetProductsCommand, type Filter as PricingFilter } from "@aws-sdk/client-pricing";
+import { paginateGetProducts, type Filter as PricingFilter } from "@aws-sdk/client-pricing";
 import { mapWithConcurrency, type AwsSession } from "../discovery.js";
 import { attempt, type AwsFailure, type AwsResult } from "../errors.js";
+import { allPages } from "../pagination.js";
 import { TtlCache, awsCacheKey } from "./ttl-cache.js";
 
 export interface InstanceOfferFilter {
@@ -100,15 +101,12 @@ async function describeAllInstanceTypes(session: AwsSession, region: string): Pr
   const ec2 = session.factory.client("ec2", region, session.credentials);
   return attempt("ec2", "DescribeInstanceTypes", async () => {
     const offers: InstanceOffer[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await ec2.send(new DescribeInstanceTypesCommand({ MaxResults: 100, NextToken }));
+    for await (const page of paginateDescribeInstanceTypes({ client: ec2 }, { MaxResults: 100 })) {
       for (const info of page.InstanceTypes ?? []) {
         const offer = toOffer(info);
         if (offer) offers.push(offer);
       }
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
+    }
     return offers;
   });
 }
@@ -204,22 +202,14 @@ export async function lowestSpotPrices(
   const startTime = (options.now ?? (() => new Date()))();
   const pages = await mapWithConcurrency(chunks, 3, (types) =>
     attempt("ec2", "DescribeSpotPriceHistory", async () => {
-      const history: SpotPrice[] = [];
-      let NextToken: string | undefined;
-      do {
-        const page = await ec2.send(
-          new DescribeSpotPriceHistoryCommand({
-            // The SDK's type lists the types it knew when built; newer ones are plain strings too.
-            InstanceTypes: types as _InstanceType[],
-            ProductDescriptions: ["Linux/UNIX"],
-            StartTime: startTime,
-            MaxResults: 1000,
-            NextToken,
-          }),
-        );
-        history.push(...(page.SpotPriceHistory ?? []));
-        NextToken = page.NextToken || undefined;
-      } while (NextToken);
+      const input = {
+        // The SDK's type lists the types it knew when built; newer ones are plain strings too.
+        InstanceTypes: types as _InstanceType[],
+        ProductDescriptions: ["Linux/UNIX"],
+        StartTime: startTime,
+        MaxResults: 1000,
+      };
+      const history = await allPages(paginateDescribeSpotPriceHistory({ client: ec2 }, input), (page) => page.SpotPriceHistory);
       return { types, prices: lowestCurrentPrices(history) };
     }),
   );
@@ -290,16 +280,8 @@ export function parsePriceList(items: readonly unknown[]): Map<string, number> {
 async function fetchOnDemandPrices(session: AwsSession, region: string): Promise<OnDemandPrices> {
   const pricing = session.factory.client("pricing", PRICING_REGION, session.credentials);
   const result = await attempt("pricing", "GetProducts", async () => {
-    const items: unknown[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await pricing.send(
-        new GetProductsCommand({ ServiceCode: "AmazonEC2", Filters: onDemandPriceFilters(region), FormatVersion: "aws_v1", MaxResults: 100, NextToken }),
-      );
-      const list = page.PriceList as unknown;
-      if (Array.isArray(list)) items.push(...list);
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
+    const input = { ServiceCode: "AmazonEC2", Filters: onDemandPriceFilters(region), FormatVersion: "aws_v1", MaxResults: 100 };
+    const items = await allPages(paginateGetProducts({ client: pricing }, input), (page) => (Array.isArray(page.PriceList) ? (page.PriceList as unknown[]) : []));
     return parsePriceList(items);
   });
   return result.ok ? { prices: result.value, failure: null } : { prices: null, failure: result.error };
