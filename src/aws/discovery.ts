@@ -4,6 +4,7 @@
 import { DescribeSubnetsCommand, paginateDescribeRouteTables, paginateDescribeSubnets, type RouteTable, type Subnet } from "@aws-sdk/client-ec2";
 import { GetBucketLocationCommand, ListObjectsV2Command, paginateListBuckets } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import pMap from "p-map";
 import type { AwsClientFactory, AwsCredentialSource } from "./clients.js";
 import { attempt, type AwsFailure, type AwsResult } from "./errors.js";
 import { allPages } from "./pagination.js";
@@ -39,20 +40,6 @@ export function normalizeBucketRegion(locationConstraint: string | null | undefi
   return locationConstraint;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
-}
-
 export interface BucketSummary {
   name: string;
   /** null when GetBucketLocation was refused or failed for this bucket. */
@@ -83,13 +70,17 @@ export async function listBucketsWithRegions(
   );
 
   const locationErrors: AwsFailure[] = [];
-  const buckets = await mapWithConcurrency(listed, options.concurrency ?? 10, async (bucket): Promise<BucketSummary> => {
-    if (bucket.region) return { name: bucket.name, region: bucket.region, createdAt: bucket.createdAt };
-    const location = await attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket.name })));
-    if (!location.ok) locationErrors.push(location.error);
-    const region = location.ok ? normalizeBucketRegion(location.value.LocationConstraint) : null;
-    return { name: bucket.name, region, createdAt: bucket.createdAt };
-  });
+  const buckets = await pMap(
+    listed,
+    async (bucket): Promise<BucketSummary> => {
+      if (bucket.region) return { name: bucket.name, region: bucket.region, createdAt: bucket.createdAt };
+      const location = await attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket.name })));
+      if (!location.ok) locationErrors.push(location.error);
+      const region = location.ok ? normalizeBucketRegion(location.value.LocationConstraint) : null;
+      return { name: bucket.name, region, createdAt: bucket.createdAt };
+    },
+    { concurrency: Math.max(1, options.concurrency ?? 10) },
+  );
   return { ok: true, value: { buckets, locationErrors } };
 }
 

@@ -10,10 +10,11 @@ import {
   type SpotPrice,
 } from "@aws-sdk/client-ec2";
 import { paginateGetProducts, type Filter as PricingFilter } from "@aws-sdk/client-pricing";
-import { mapWithConcurrency, type AwsSession } from "../discovery.js";
+import pMap from "p-map";
+import { AwsCache, awsCacheKey } from "../cache.js";
+import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsFailure, type AwsResult } from "../errors.js";
 import { allPages } from "../pagination.js";
-import { TtlCache, awsCacheKey } from "./ttl-cache.js";
 
 export interface InstanceOfferFilter {
   minVcpus?: number | null;
@@ -59,22 +60,23 @@ export interface PricedOffer extends InstanceOffer {
 
 /** Caches shared by offer lookups; one per process is enough (entries are per region and credentials). */
 export class OfferCache {
-  readonly types: TtlCache<AwsResult<InstanceOffer[]>>;
-  readonly spotPrices: TtlCache<number | null>;
-  readonly onDemand: TtlCache<OnDemandPrices>;
+  readonly types: AwsCache<AwsResult<InstanceOffer[]>>;
+  /** price null: the type has no spot price in the region. */
+  readonly spotPrices: AwsCache<{ price: number | null }>;
+  readonly onDemand: AwsCache<OnDemandPrices>;
   /** How long a failed on-demand price lookup is remembered before it is tried again. */
   readonly failureTtlMs: number;
   readonly typesTtlMs: number;
   readonly onDemandTtlMs: number;
 
-  /** Defaults: types 1 h, spot prices 5 min, on-demand prices 1 h, failed price lookups 5 min. */
+  /** Defaults: types 1 h, spot prices 5 min, on-demand prices 1 h, failed price lookups 5 min. `now`: a test clock, never 0. */
   constructor(options: { typesTtlMs?: number; spotTtlMs?: number; onDemandTtlMs?: number; failureTtlMs?: number; now?: () => number } = {}) {
     this.typesTtlMs = options.typesTtlMs ?? 60 * 60_000;
     this.onDemandTtlMs = options.onDemandTtlMs ?? 60 * 60_000;
     this.failureTtlMs = options.failureTtlMs ?? 5 * 60_000;
-    this.types = new TtlCache({ ttlMs: this.typesTtlMs, maxEntries: 500, now: options.now });
-    this.spotPrices = new TtlCache({ ttlMs: options.spotTtlMs ?? 5 * 60_000, maxEntries: 200_000, now: options.now });
-    this.onDemand = new TtlCache({ ttlMs: this.onDemandTtlMs, maxEntries: 500, now: options.now });
+    this.types = new AwsCache({ ttlMs: this.typesTtlMs, maxEntries: 500, now: options.now });
+    this.spotPrices = new AwsCache({ ttlMs: options.spotTtlMs ?? 5 * 60_000, maxEntries: 200_000, now: options.now });
+    this.onDemand = new AwsCache({ ttlMs: this.onDemandTtlMs, maxEntries: 500, now: options.now });
   }
 }
 
@@ -192,7 +194,7 @@ export async function lowestSpotPrices(
   for (const type of new Set(instanceTypes)) {
     const cached = cache?.spotPrices.get(keyOf(type));
     if (cached === undefined) missing.push(type);
-    else if (cached !== null) result.set(type, cached);
+    else if (cached.price !== null) result.set(type, cached.price);
   }
   if (missing.length === 0) return { ok: true, value: result };
 
@@ -200,7 +202,7 @@ export async function lowestSpotPrices(
   const chunks: string[][] = [];
   for (let i = 0; i < missing.length; i += SPOT_TYPES_PER_CALL) chunks.push(missing.slice(i, i + SPOT_TYPES_PER_CALL));
   const startTime = (options.now ?? (() => new Date()))();
-  const pages = await mapWithConcurrency(chunks, 3, (types) =>
+  const pages = await pMap(chunks, (types) =>
     attempt("ec2", "DescribeSpotPriceHistory", async () => {
       const input = {
         // The SDK's type lists the types it knew when built; newer ones are plain strings too.
@@ -212,12 +214,13 @@ export async function lowestSpotPrices(
       const history = await allPages(paginateDescribeSpotPriceHistory({ client: ec2 }, input), (page) => page.SpotPriceHistory);
       return { types, prices: lowestCurrentPrices(history) };
     }),
+    { concurrency: 3 },
   );
   for (const page of pages) {
     if (!page.ok) return page;
     for (const type of page.value.types) {
       const price = page.value.prices.get(type) ?? null;
-      cache?.spotPrices.set(keyOf(type), price);
+      cache?.spotPrices.set(keyOf(type), { price });
       if (price !== null) result.set(type, price);
     }
   }
