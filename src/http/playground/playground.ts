@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import express, { type Request, type Response } from "express";
+import { LRUCache } from "lru-cache";
 
 const gzip = promisify(gzipCallback);
 const require = createRequire(import.meta.url);
@@ -210,11 +211,16 @@ export function playgroundRouter(options: PlaygroundOptions): express.Router {
   const router = express.Router();
   const page = Buffer.from(renderPage(graphqlPath));
   const pageEtag = `"${createHash("sha256").update(page).digest("base64url").slice(0, 27)}"`;
-  const cache = new Map<string, Promise<LoadedAsset>>();
-  const byUrl = new Map<string, () => Promise<LoadedAsset>>();
-  for (const asset of Object.values(PLAYGROUND_ASSETS)) {
-    byUrl.set(asset.url, async () => load(asset.contentType, await readFile(asset.file)));
-  }
+  const byUrl = new Map(Object.values(PLAYGROUND_ASSETS).map((asset) => [asset.url, asset]));
+  // Each asset is read and compressed once, on first request; concurrent first requests share the
+  // read, and a failed one is tried again next time.
+  const loaded = new LRUCache<string, LoadedAsset>({
+    max: byUrl.size,
+    fetchMethod: async (url) => {
+      const asset = byUrl.get(url)!;
+      return load(asset.contentType, await readFile(asset.file));
+    },
+  });
 
   const servePage = (req: Request, res: Response) => {
     setPageHeaders(res);
@@ -238,20 +244,13 @@ export function playgroundRouter(options: PlaygroundOptions): express.Router {
     else next();
   });
   router.get(`${PLAYGROUND_ASSET_PREFIX}/:file`, async (req, res, next) => {
-    const loader = byUrl.get(req.path);
-    if (!loader) {
+    if (!byUrl.has(req.path)) {
       next();
       return;
     }
-    let pending = cache.get(req.path);
-    if (!pending) {
-      pending = loader();
-      cache.set(req.path, pending);
-      pending.catch(() => cache.delete(req.path));
-    }
     try {
       // Every asset URL carries a version or a content hash, so it never changes.
-      sendAsset(req, res, await pending, `public, max-age=${YEAR_SECONDS}, immutable`);
+      sendAsset(req, res, (await loaded.fetch(req.path))!, `public, max-age=${YEAR_SECONDS}, immutable`);
     } catch (error) {
       next(error);
     }
