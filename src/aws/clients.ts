@@ -11,6 +11,7 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { recordedParameters } from "./call-parameters.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
 
 export type { AwsServiceName } from "./iam-actions.js";
@@ -43,6 +44,8 @@ export interface AwsCallRecord {
   resource?: string;
   /** Main identifier from the input (bucket, secret name, role, subnet ids…). Never a secret value. */
   target?: string;
+  /** The request's parameters as sent, secrets and payloads withheld (recordedParameters). */
+  parameters: Record<string, unknown>;
 }
 
 /** Runs before every SDK call of every client from the factory; throwing fails the call. */
@@ -182,6 +185,7 @@ function addCallMiddleware(client: object, service: AwsServiceName, region: stri
         action: iamActionFor(service, commandName),
         resource: resourceArnFor(service, commandName, input),
         target: targetOf(input),
+        parameters: recordedParameters(input),
       });
       return next(args);
     },
