@@ -32,7 +32,7 @@ import { createFormatError } from "../graphql/guards/format-error.js";
 import { healthRoutes } from "../http/health.js";
 import { DEFAULT_QUERY_LIMITS, queryLimits } from "../graphql/guards/query-limits.js";
 import { RateLimits } from "../graphql/guards/rate-limits.js";
-import { jsonBodyErrors } from "../http/http-errors.js";
+import { jsonBodyErrors, utf8BodiesOnly } from "../http/http-errors.js";
 import { requestLogging } from "../http/request-logging.js";
 
 export interface RunningServer {
@@ -152,6 +152,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use(
     "/graphql",
+    utf8BodiesOnly,
     express.json({ limit: BODY_LIMIT }),
     jsonBodyErrors(BODY_LIMIT),
     expressMiddleware(apollo, { context: createContextFactory({ services, database, logger, events, rateLimits }) }),

@@ -8,7 +8,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { buildSchema } from "graphql";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
 import { createFormatError } from "../../src/graphql/guards/format-error.js";
 import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/graphql/guards/query-limits.js";
@@ -158,7 +158,9 @@ describe("malformed requests", () => {
     ["a query that is not a string", "/graphql", { method: "POST", headers: json, body: '{"query": 5}' }, 400, "BAD_REQUEST"],
     ["variables as a string", "/graphql", { method: "POST", headers: json, body: '{"query": "{ __typename }", "variables": "x"}' }, 400, "BAD_REQUEST"],
     ["two operations and no operationName", "/graphql", { method: "POST", headers: json, body: '{"query": "query A { __typename } query B { __typename }"}' }, 400, "OPERATION_RESOLUTION_FAILURE"],
-    ["a body in an unsupported charset", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=utf-32" }, body: "{}" }, 400, "BAD_REQUEST"],
+    ["a body in UTF-32 (JSON is UTF-8)", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=utf-32" }, body: "{}" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["a body in Latin-1", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: '{"query": "{ __typename }"}' }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["a body with a content-encoding the server does not decode", "/graphql", { method: "POST", headers: { ...json, "content-encoding": "compress" }, body: "x" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
     ["a gzip body that is not gzip", "/graphql", { method: "POST", headers: { ...json, "content-encoding": "gzip" }, body: "not gzip" }, 400, "BAD_REQUEST"],
     ["PUT", "/graphql", { method: "PUT", headers: json, body: "{}" }, 405, "BAD_REQUEST"],
     ["a subscription over HTTP", "/graphql", { method: "POST", headers: json, body: JSON.stringify({ query: 'subscription { provisioningRunUpdated(id: "00000000-0000-0000-0000-000000000000") { id } }' }) }, 400, "BAD_REQUEST"],
@@ -173,6 +175,21 @@ describe("malformed requests", () => {
       expect(text).not.toMatch(/stacktrace|\bat \S+ \(|node_modules/);
     });
   }
+
+  it("a body refused for its charset or encoding says what to send instead", async () => {
+    const charset = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: '{"query": "{ __typename }"}' });
+    expect((await charset.json()).errors[0].message).toBe('The request body\'s charset "iso-8859-1" is not supported: send JSON encoded as UTF-8.');
+    const encoding = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "compress" }, body: "x" });
+    expect((await encoding.json()).errors[0].message).toBe('The request body\'s content-encoding "compress" is not supported: send it uncompressed, or as gzip, deflate or br.');
+    const utf8 = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json; charset=UTF-8" }, body: '{"query": "{ __typename }"}' });
+    expect(await utf8.json()).toEqual({ data: { __typename: "Query" } });
+  });
+
+  it("the request log records the real path", async () => {
+    await fetch(t.url, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "real-path-check" }, body: '{"query": "{ __typename }"}' });
+    const line = await vi.waitFor(() => JSON.parse(t.logs.find((entry) => entry.includes('"real-path-check"') && entry.includes('"msg":"request"'))!));
+    expect(line).toMatchObject({ method: "POST", path: "/graphql", status: 200 });
+  });
 
   it("a malformed path gets Express's plain 404, without a stack", async () => {
     for (const path of ["/%E0%A4%A", "/graphql%", "/nope"]) {
