@@ -10,8 +10,8 @@ import { bearerToken } from "../../users/api-token.js";
 import type { Viewer } from "../../users/viewer.js";
 import type { RateLimits } from "./rate-limits.js";
 
-export const UNKNOWN_TOKEN = "The API token is unknown, revoked or expired.";
-export const MALFORMED_AUTHORIZATION = "Malformed Authorization: expected `Bearer <token>`.";
+const UNKNOWN_TOKEN = "The API token is unknown, revoked or expired.";
+const MALFORMED_AUTHORIZATION = "Malformed Authorization: expected `Bearer <token>`.";
 
 /**
  * The caller, or null without credentials. Throws UNAUTHENTICATED for a token that is sent but not
