@@ -9,12 +9,11 @@ import {
   DescribeInstancesCommand,
   DescribeSpotInstanceRequestsCommand,
   DescribeVolumesCommand,
-  EC2Client,
   RequestSpotInstancesCommand,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand } from "@aws-sdk/client-iam";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createAwsClientFactory } from "../../src/aws/clients.js";
 import type { AwsSession } from "../../src/aws/discovery.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
@@ -32,7 +31,7 @@ import {
   type RunInstanceInput,
 } from "../../src/aws/compute/instances.js";
 import { on, sendTo, type ProxiedRequest } from "../support/fault-proxy.js";
-import { useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
+import { useAwsClient, useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
 import { createSubnet, ec2Client, iamClient } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
@@ -44,12 +43,7 @@ const XENIAL = { namePattern: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-s
 const moto = useMoto();
 const proxy = useFaultProxy(moto);
 const { calls, session } = useAwsSession(moto);
-let inspect: EC2Client;
-
-beforeEach(() => {
-  inspect = ec2Client(moto.endpoint, REGION);
-});
-afterEach(() => inspect.destroy());
+const inspect = useAwsClient(() => ec2Client(moto.endpoint, REGION));
 
 /** What provisioning would have created: role + instance profile, and the security group. */
 async function provision(options: { subnet?: boolean } = {}) {

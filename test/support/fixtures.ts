@@ -94,6 +94,19 @@ export function useAwsSession(target: AwsEndpoint, options: Omit<AwsClientFactor
   return { factory: standInFactory, session: { factory: standInFactory, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } }, calls };
 }
 
+/** An SDK client made by `make` for each test (e.g. one that inspects moto directly), destroyed after it. */
+export function useAwsClient<T extends { destroy(): void }>(make: () => T): T {
+  let client: T | undefined;
+  beforeEach(() => {
+    client = make();
+  });
+  afterEach(() => {
+    client?.destroy();
+    client = undefined;
+  });
+  return standIn("the AWS client", () => client);
+}
+
 /**
  * The real server on a fresh database for this file (or describe block): started before its
  * tests, closed after them. `aws` points its AWS_ENDPOINT_URL at moto or the proxy.
