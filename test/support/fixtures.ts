@@ -19,7 +19,7 @@ import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { startFaultProxy, type FaultProxy } from "./fault-proxy.js";
 import type { GraphQLClient } from "./graphql-client.js";
 import { createBucket, createIamUser, DUMMY_KEYS, type MotoUser, type StaticKeys } from "./moto-iam.js";
-import { startMoto, type MotoServer } from "./moto.js";
+import { startMoto, startPrivateMoto, type MotoServer } from "./moto.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 
 /** What the current hook has set, under a name that can be taken before it is set. */
@@ -53,6 +53,16 @@ export function useMoto(options: { reset?: "each" | "once" } = {}): MotoServer {
   if (options.reset !== "once") beforeEach(() => moto!.reset());
   afterAll(() => moto?.reset());
   return standIn("moto", () => moto);
+}
+
+/** A moto_server of this file's own, started with `env()` (e.g. MOTO_AMIS_PATH), stopped after the file. */
+export function usePrivateMoto(env: () => Record<string, string>): MotoServer {
+  let moto: MotoServer | undefined;
+  beforeAll(async () => {
+    moto = await startPrivateMoto(env());
+  });
+  afterAll(() => moto?.stop());
+  return standIn("the private moto", () => moto);
 }
 
 /** A fault proxy in front of `upstream` for this file; its rules and recorded requests are cleared before each test. */
