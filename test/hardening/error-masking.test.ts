@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
 import { createFormatError } from "../../src/graphql/guards/format-error.js";
 import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/graphql/guards/query-limits.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useServer } from "../support/fixtures.js";
 
 const PROJECTS = "{ projects { edges { node { id name } } } }";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -38,14 +38,12 @@ function logLineWith(logs: string[], correlationId: string): Record<string, any>
 }
 
 describe("error masking (DEBUG_ERRORS default: off)", () => {
-  let t: TestServer;
+  const t = useServer();
   beforeAll(async () => {
-    t = await startTestServer();
     await t.admin.ok(`mutation { createProject(input: { name: "masking" }) { project { id } } }`);
   });
   afterAll(async () => {
     await sql(t.databaseUrl, `ALTER TABLE IF EXISTS "Project_gone" RENAME TO "Project"`).catch(() => undefined);
-    await t?.close();
   });
 
   it("a failing resolver (its table is gone): INTERNAL_SERVER_ERROR, a correlation id, no internals; the log line has the details", async () => {
@@ -144,11 +142,7 @@ describe("error masking (DEBUG_ERRORS default: off)", () => {
 });
 
 describe("malformed requests", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(() => t?.close());
+  const t = useServer();
 
   const json = { "content-type": "application/json" };
   const cases: [string, string, RequestInit, number, string][] = [
@@ -242,11 +236,7 @@ describe("an error thrown outside any resolver (a failing request hook)", () => 
 });
 
 describe("DEBUG_ERRORS=true", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ DEBUG_ERRORS: "true" });
-  });
-  afterAll(() => t?.close());
+  const t = useServer({ DEBUG_ERRORS: "true" });
 
   it("adds the stack trace to the masked error (and still logs it under the correlation id)", async () => {
     await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);

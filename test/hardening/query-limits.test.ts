@@ -1,9 +1,9 @@
 // Hostile documents and requests through the real HTTP server: every query limit answers with a
 // coded error that names the limit; introspection and field suggestions follow INTROSPECTION;
 // oversized bodies get 413; Apollo's CSRF prevention refuses simple (preflight-free) requests.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_QUERY_LIMITS } from "../../src/graphql/guards/query-limits.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useServer } from "../support/fixtures.js";
 
 const limits = DEFAULT_QUERY_LIMITS;
 
@@ -29,16 +29,11 @@ interface Outcome {
 }
 
 describe("query limits (INTROSPECTION default)", () => {
-  let t: TestServer;
+  const t = useServer();
   const run = async (query: string): Promise<Outcome> => {
     const response = await t.admin.request(query);
     return { status: response.status, code: response.errors?.[0]?.extensions?.code, message: response.errors?.[0]?.message, data: response.data };
   };
-
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(() => t?.close());
 
   it("depth: a document at the limit runs; one level deeper is refused naming the depth limit", async () => {
     const ok = await run(deepQuery(limits.maxDepth));
@@ -217,11 +212,7 @@ describe("query limits (INTROSPECTION default)", () => {
 });
 
 describe("INTROSPECTION=false", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ INTROSPECTION: "false" });
-  });
-  afterAll(() => t?.close());
+  const t = useServer({ INTROSPECTION: "false" });
 
   it("refuses __schema and __type with a coded error; __typename still works", async () => {
     for (const query of ["{ __schema { types { name } } }", '{ __type(name: "Project") { fields { name } } }']) {

@@ -1,8 +1,8 @@
 // Rate limits through the real HTTP server: failed authentication per client address, and
 // mutations that call AWS per token and per address; both answer RATE_LIMITED with a retry hint
 // (extensions.retryAfterSeconds, HTTP 429 and Retry-After).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useServer } from "../support/fixtures.js";
 
 const ME = "{ me { name } }";
 const DISCOVER = `mutation($input: DiscoverAwsBackendInput!) { discoverAwsBackend(input: $input) { regions { code } userErrors { code field } } }`;
@@ -15,11 +15,7 @@ async function post(url: string, query: string, headers: Record<string, string> 
 }
 
 describe("failed authentication (RATE_LIMIT_AUTH_FAILURES=3)", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ RATE_LIMIT_AUTH_FAILURES: "3" });
-  });
-  afterAll(() => t?.close());
+  const t = useServer({ RATE_LIMIT_AUTH_FAILURES: "3" });
 
   it("the 4th bad token from one address gets 429 RATE_LIMITED with retryAfterSeconds and Retry-After; so does a good token from there", async () => {
     // A good token before any failure works, and does not count.
@@ -65,12 +61,8 @@ describe("failed authentication (RATE_LIMIT_AUTH_FAILURES=3)", () => {
 });
 
 describe("AWS-calling mutations (RATE_LIMIT_AWS_MUTATIONS=2)", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    // Discovery without credentials makes no AWS call; the endpoint is a closed port in case it did.
-    t = await startTestServer({ RATE_LIMIT_AWS_MUTATIONS: "2", AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
-  });
-  afterAll(() => t?.close());
+  // Discovery without credentials makes no AWS call; the endpoint is a closed port in case it did.
+  const t = useServer({ RATE_LIMIT_AWS_MUTATIONS: "2", AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
 
   it("the 3rd discoverAwsBackend within a minute is RATE_LIMITED (HTTP 429, Retry-After); other operations go on", async () => {
     const auth = { authorization: `Bearer ${t.adminToken}` };
