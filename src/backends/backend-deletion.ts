@@ -23,11 +23,11 @@ export interface DeleteBackendResult {
 /** Instance states after which nothing runs and nothing can start again. */
 export const ENDED_INSTANCE_STATUSES = ["TERMINATED", "FAILED"] as const;
 
-export const backendBusy = (message: string): UserErrorData => ({ code: UserErrorCode.BACKEND_BUSY, message, field: ["id"] });
+export const backendBusy = (message: string, field = ["id"]): UserErrorData => ({ code: UserErrorCode.BACKEND_BUSY, message, field });
 
 /** The BACKEND_BUSY answer for a backend that is being deleted, to any request that would add to it. */
-export const beingDeleted = (): UserErrorData =>
-  backendBusy("The backend is being deleted (deleteBackend); nothing can be added to it. If that deletion was interrupted, call deleteBackend again.");
+export const beingDeleted = (field = ["id"]): UserErrorData =>
+  backendBusy("The backend is being deleted (deleteBackend); nothing can be added to it. If that deletion was interrupted, call deleteBackend again.", field);
 
 /** An active provisioning or teardown run, as a BACKEND_BUSY error; null when none. Read under the backend's lock. */
 export async function activeRunProblem(tx: Transaction, backendId: string): Promise<UserErrorData | null> {
