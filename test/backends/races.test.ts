@@ -27,6 +27,8 @@ const NOTHING = { policies: 0, roles: 0, profiles: 0, securityGroups: 0, logGrou
 const ROUNDS = { launchesAndDelete: 8, launchesAndDeleteWithTeardown: 4, runsUpdateAndDelete: 6 };
 /** When deleteBackend(teardown: true) follows the launches, by round (not a timing assertion). */
 const DELETE_DELAYS_MS = [0, 60, 150, 300];
+/** Many rounds per test: more time than one scenario needs on a busy machine (not a timing assertion). */
+const ROUND_TIMEOUT_MS = 300_000;
 
 let moto: MotoServer;
 let t: TestServer;
@@ -96,7 +98,7 @@ describe("changes of one backend sent together", () => {
       expect(await liveRecords(backendId)).toBe(0);
     }
     expect(await runningInEc2(backendId)).toEqual([]);
-  });
+  }, ROUND_TIMEOUT_MS);
 
   it(`three launchInstance and deleteBackend(teardown: true), ${ROUNDS.launchesAndDeleteWithTeardown} times: either the instances or the deletion, never both`, async () => {
     for (let round = 0; round < ROUNDS.launchesAndDeleteWithTeardown; round++) {
@@ -124,7 +126,7 @@ describe("changes of one backend sent together", () => {
       }
       expect(await runningInEc2(backendId)).toEqual([]);
     }
-  });
+  }, ROUND_TIMEOUT_MS);
 
   it(`provisionBackend, teardownBackend, updateAwsBackend and deleteBackend on an unprovisioned backend, ${ROUNDS.runsUpdateAndDelete} times: the delete never wins over a run`, async () => {
     for (let round = 0; round < ROUNDS.runsUpdateAndDelete; round++) {
@@ -163,5 +165,5 @@ describe("changes of one backend sent together", () => {
       }
       if (!(await backendExists(backendId))) expect(counts(await inventory(moto.endpoint, REGION, bucket))).toEqual(NOTHING);
     }
-  });
+  }, ROUND_TIMEOUT_MS);
 });
