@@ -388,12 +388,13 @@ describe("terminateInstance", () => {
     const launched = await runInstance(session, REGION, await launchInput());
     const instanceId = launched.ok ? launched.value.instanceId : "";
     const result = await terminateInstance(session, REGION, { instanceId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceId, spotRequestId: null } });
+    // EC2 answers TerminateInstances with the state it is now in: not yet "terminated".
+    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId: null } });
     const [instance] = await allInstances();
     expect(instance.State?.Name).toBe("terminated");
 
     calls.length = 0;
-    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated" } });
+    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated", instanceState: "terminated" } });
     expect(calls.map((c) => c.operation)).toEqual(["DescribeInstances"]);
     expect(await terminateInstance(session, REGION, { instanceId: "i-0123456789abcdef0", bucket: BUCKET })).toMatchObject({
       ok: true,
@@ -413,7 +414,7 @@ describe("terminateInstance", () => {
 
     calls.length = 0;
     const result = await terminateInstance(session, REGION, { spotRequestId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceId, spotRequestId } });
+    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId } });
     const mutations = calls.map((c) => c.operation).filter((op) => !op.startsWith("Describe"));
     expect(mutations).toEqual(["CancelSpotInstanceRequests", "TerminateInstances"]);
     // moto forgets a cancelled request (AWS keeps it as "cancelled" for a while).
