@@ -12,6 +12,7 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { LRUCache } from "lru-cache";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { recordedParameters } from "./call-parameters.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
 
 export type { AwsServiceName } from "./iam-actions.js";
@@ -44,6 +45,8 @@ export interface AwsCallRecord {
   resource?: string;
   /** Main identifier from the input (bucket, secret name, role, subnet ids…). Never a secret value. */
   target?: string;
+  /** The request's parameters as sent, secrets and payloads withheld (recordedParameters). */
+  parameters: Record<string, unknown>;
 }
 
 /** Runs before every SDK call of every client from the factory; throwing fails the call. */
@@ -175,6 +178,7 @@ function addCallMiddleware(client: object, service: AwsServiceName, region: stri
         action: iamActionFor(service, commandName),
         resource: resourceArnFor(service, commandName, input),
         target: targetOf(input),
+        parameters: recordedParameters(input),
       });
       return next(args);
     },

@@ -1,6 +1,6 @@
 // A backend's sealed credentials in Secrets Manager, under /dstack/<bucket>/credentials/<backend id>
-// (the database keeps the same sealed copy): writing them, moving them with the bucket, removing
-// them, and re-sealing every stored copy with the newest key.
+// (the database keeps the same sealed copy): writing them, removing them, and re-sealing every
+// stored copy with the newest key. Replacing them on update is credentials-swap.ts.
 import type { AwsClientFactory, AwsCredentialSource } from "../aws/clients.js";
 import type { AwsResult } from "../aws/errors.js";
 import { credentialsSecretName } from "../aws/names.js";
@@ -10,7 +10,6 @@ import { SealedDataError } from "../crypto/sealing.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { UserErrorData } from "../errors/codes.js";
 import { ForbiddenError } from "../errors/errors.js";
-import type { Backend } from "../generated/prisma/client.js";
 import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
 import type { BackendCredentials } from "./backend-credentials.js";
 import { CREDENTIALS_FIELD, unreadableCredentials } from "./backend-inputs.js";
@@ -35,22 +34,6 @@ export class CredentialSecrets {
     const put = await putSecret({ factory: this.aws, credentials: source }, region, { name: secretName, value: sealed, bucket });
     if (!put.ok) return { userErrors: [awsUserError(put.error, CREDENTIALS_FIELD)] };
     return { secretName, sealed };
-  }
-
-  /**
-   * Stores `source` for the backend's new region and bucket, then removes the secret it had under
-   * the old ones (or that is no longer needed): with the old credentials when they still open
-   * (they are the ones allowed on the old bucket's secrets), else with the new ones.
-   */
-  async replace(current: Backend, source: AwsCredentialSource, region: string, bucket: string): Promise<{ userErrors: UserErrorData[] } | StoredCredentials> {
-    const stored = await this.store(current.id, source, region, bucket);
-    if ("userErrors" in stored) return stored;
-    const oldName = current.credentialsSecretName;
-    if (oldName && (oldName !== stored.secretName || current.awsRegion !== region)) {
-      const old = this.credentials.tryOpen(current);
-      await this.remove(old.ok ? old.source : source, current.awsRegion, oldName);
-    }
-    return stored;
   }
 
   /** Deletes a credentials secret, acting with `source` (the credentials allowed on its bucket's secrets). */
