@@ -14,11 +14,11 @@
 // - Teardown's deletes (TEARDOWN_ACTIONS_BEYOND_SEED): the seed's policy grants none.
 import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { AwsCallRecord } from "../../src/aws/clients.js";
 import { awsIamPolicyDocument, type IamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { PROVISION_ACTIONS_BEYOND_SEED, TEARDOWN_ACTIONS_BEYOND_SEED } from "../../src/provisioning/steps/index.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { seedPolicyForMoto, useMoto, useServer } from "../support/fixtures.js";
 import { createAdminUser, createBucket, createIamUser, createSubnet, iamClient, policy, type MotoUser } from "../support/moto-iam.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { CallRecorder, counts, expectProvisionedOnce, inventory } from "./harness.js";
@@ -168,19 +168,18 @@ const actionsOf = (verdicts: string[]) => [...new Set(verdicts.map((v) => v.slic
 
 /** The seed's actions with Resource "*": what moto can enforce (it matches these services' calls against "*" only). */
 function seedActionsForMoto(extra: string[] = []): object {
-  const seed = awsIamPolicyDocument(BUCKET);
-  const statements: object[] = seed.Statement.map(({ Condition: _condition, ...statement }) => ({ ...statement, Resource: "*" }));
+  const statements = seedPolicyForMoto(BUCKET).Statement;
   if (extra.length) statements.push({ Effect: "Allow", Action: extra, Resource: "*" });
   return policy(statements);
 }
 
-let moto: MotoServer;
-let first: TestServer;
-let current: TestServer;
+const recorder = new CallRecorder();
+const moto = useMoto({ reset: "once" });
+const first = useServer({}, { aws: moto, awsMiddleware: recorder.middleware });
+let current: TestServer = first;
 let user: MotoUser;
 let adminKeys: MotoUser;
 let backendId: string;
-const recorder = new CallRecorder();
 
 async function setUserPolicy(document: object) {
   const iam = iamClient(moto.endpoint, adminKeys);
@@ -194,15 +193,9 @@ function take(): AwsCallRecord[] {
   return calls;
 }
 
-beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  first = current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint }, undefined, { awsMiddleware: recorder.middleware });
-});
 afterAll(async () => {
-  await moto?.setIamEnforcement(false);
+  await moto.setIamEnforcement(false);
   if (current !== first) await current?.close();
-  await first?.close();
 });
 
 describe("least privilege: the seed's policy allows every call the service makes", () => {
