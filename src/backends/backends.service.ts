@@ -236,6 +236,8 @@ export class BackendsService {
             : {}),
           credentialsSecretName: secret.secretName,
           sealedCredentials: secret.sealed,
+          // The credentials were just validated with AWS: a backend that had them rejected is usable again.
+          ...(current.status === "CREDENTIALS_INVALID" ? { status: "READY" as const } : {}),
         },
       });
       return { backend, userErrors: [] };

@@ -17,7 +17,7 @@ const LIVE = ["PENDING", "RUNNING", "TERMINATING", "NO_CAPACITY"] as const;
 /** A launch that EC2 still does not list after this long never happened. */
 const UNFINISHED_LAUNCH_MS = 10 * 60_000;
 
-type LiveInstance = Instance & { backend: Backend };
+export type LiveInstance = Instance & { backend: Backend };
 
 export class InstanceSync {
   private timer?: NodeJS.Timeout;
@@ -28,6 +28,8 @@ export class InstanceSync {
     private readonly backends: BackendsService,
     private readonly instances: InstancesService,
     private readonly logger: Logger,
+    /** Told when a record the service did not end is found terminated in EC2 (reconciliation records it). */
+    private readonly onGone?: (row: LiveInstance, reason: string) => Promise<void>,
   ) {}
 
   start(intervalMs: number): void {
@@ -109,6 +111,7 @@ export class InstanceSync {
         awsInstanceId: instanceId,
         ...(mapped.status === "TERMINATED" && !row.terminatedAt ? { terminatedAt: new Date() } : {}),
       });
+      if (mapped.status === "TERMINATED" && row.status !== "TERMINATING") await this.onGone?.(row, mapped.reason ?? "EC2 reports it terminated.");
     }
   }
 

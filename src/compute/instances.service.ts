@@ -19,6 +19,9 @@ import { provisioningOutputs } from "../provisioning/index.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
 import { computeUserError } from "./compute-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
+import { launchPrice } from "../spend/launch-price.js";
+import { reserveLaunch } from "../spend/project-limits.js";
+import { checkMaxDuration } from "../spend/limits-input.js";
 
 export interface LaunchInput {
   name?: string | null;
@@ -26,6 +29,8 @@ export interface LaunchInput {
   market?: InstanceMarket | null;
   diskGiB?: number | null;
   sshPublicKey?: string | null;
+  /** Absent: the project's defaultMaxDurationMinutes. */
+  maxDurationMinutes?: number | null;
 }
 
 export interface InstanceResult {
@@ -75,9 +80,16 @@ export class InstancesService {
     const id = randomUUID();
     const market = input.market ?? "ON_DEMAND";
     const name = input.name ?? `${input.instanceType.replace(".", "-")}-${id.slice(0, 8)}`;
-    const row = await this.prisma.instance.create({
-      data: { id, backendId, name, instanceType: input.instanceType, market, region: backend.awsRegion, clientToken: `bh-${id}` },
-    });
+    // Spend safety: the price, then the project's limits and the record, serialised per project.
+    const price = await launchPrice(session, backend.awsRegion, input.instanceType, market);
+    const reserved = await reserveLaunch(
+      this.prisma,
+      backend.projectId,
+      { instanceType: input.instanceType, pricePerHour: price.pricePerHour, unknownPriceReason: price.unknownReason, maxDurationMinutes: input.maxDurationMinutes },
+      (tx, limits) => tx.instance.create({ data: { id, backendId, name, instanceType: input.instanceType, market, region: backend.awsRegion, clientToken: `bh-${id}`, ...limits } }),
+    );
+    if (!reserved.ok) return { userErrors: [reserved.error] };
+    const row = reserved.value;
     const ssh = input.sshPublicKey ? buildUserData(input.sshPublicKey) : { ok: true as const, value: EMPTY_USER_DATA };
     const launched = await launchWithRetry(
       session,
@@ -223,6 +235,8 @@ export class InstancesService {
     if (input.diskGiB != null && (!Number.isInteger(input.diskGiB) || input.diskGiB < 8 || input.diskGiB > 16_384)) {
       problems.push(invalid(["input", "diskGiB"], "diskGiB must be a whole number from 8 to 16384."));
     }
+    const duration = checkMaxDuration(input.maxDurationMinutes, ["input", "maxDurationMinutes"]);
+    if (duration) problems.push(duration);
     if (input.sshPublicKey) {
       const key = parseSshPublicKey(input.sshPublicKey);
       if (!key.ok) problems.push(invalid(["input", "sshPublicKey"], key.message));
