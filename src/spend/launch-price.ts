@@ -27,8 +27,8 @@ export async function launchPrice(session: AwsSession, region: string, instanceT
   }
   const onDemand = await onDemandPrices(session, region, [instanceType], { cache });
   if (!onDemand.prices) {
-    const why = onDemand.failure?.kind === "ACCESS_DENIED" ? "pricing:GetProducts is not granted" : (onDemand.failure?.message ?? "the Price List API failed");
-    return { pricePerHour: null, unknownReason: `On-demand price unknown: ${why}.` };
+    const why = onDemand.failure?.kind === "ACCESS_DENIED" ? "pricing:GetProducts is not granted." : (onDemand.failure?.message ?? "the Price List API failed.");
+    return { pricePerHour: null, unknownReason: `On-demand price unknown: ${why}` };
   }
   const price = onDemand.prices.get(instanceType);
   return price === undefined
