@@ -5,11 +5,13 @@
 import { DeleteLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeSecurityGroupsCommand, RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
 import { DetachRolePolicyCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { DUMMY_KEYS, ec2Client, iamClient } from "../support/moto-iam.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { inventory } from "../provisioning/harness.js";
+import { inventory, waitUntil } from "../provisioning/harness.js";
 import { PROVISION, waitForRun } from "../provisioning/support.js";
 import { backendState, launch, provisionedBackend, reconcile, type Finding } from "./support.js";
 
@@ -117,5 +119,34 @@ describe("drift", () => {
 
     await expectDriftedThenRepaired([{ kind: "RESOURCE_MISSING", resourceType: "logs:log-group", resourceId: `/dstack/jobs/${bucket}` }]);
     expect((await inventory(moto.endpoint, REGION, bucket)).logGroups.map((group) => group.name)).toEqual([`/dstack/jobs/${bucket}`, `/dstack/runners/${bucket}`]);
+  });
+
+  it("backendUpdated delivers the backend now, then the status a pass changes it to", async () => {
+    const client = createClient({ url: t.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${t.adminToken}` }, retryAttempts: 0 });
+    const received: { id: string; status: string }[] = [];
+    const done = (async () => {
+      const query = `subscription($id: ID!) { backendUpdated(id: $id) { id status } }`;
+      for await (const result of client.iterate<{ backendUpdated: { id: string; status: string } }>({ query, variables: { id: backendId } })) {
+        if (result.data) received.push(result.data.backendUpdated);
+      }
+    })();
+    try {
+      await waitUntil("the current state", () => received.length === 1);
+      expect(received[0]).toEqual({ id: backendId, status: "READY" });
+      const group = await securityGroup();
+      const ec2 = ec2Client(moto.endpoint, REGION);
+      await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] }));
+      ec2.destroy();
+      await reconcile(t.admin, backendId);
+      await waitUntil("the DRIFTED event", () => received.some((event) => event.status === "DRIFTED"));
+      // A pass that changes nothing publishes nothing.
+      const count = received.length;
+      await reconcile(t.admin, backendId);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(received).toHaveLength(count);
+    } finally {
+      await client.dispose();
+      await done.catch(() => undefined);
+    }
   });
 });
