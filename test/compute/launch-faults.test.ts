@@ -81,7 +81,7 @@ beforeAll(async () => {
   moto = await startMoto();
   await moto.reset();
   proxy = await startFaultProxy(moto.endpoint);
-  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" });
+  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" });
   ({ backendId } = await createSeedBackend(t.admin, moto.endpoint, BUCKET, REGION, { image: MOTO_CANONICAL_IMAGE }));
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");

@@ -197,7 +197,7 @@ function take(): AwsCallRecord[] {
 beforeAll(async () => {
   moto = await startMoto();
   await moto.reset();
-  first = current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint }, undefined, { awsMiddleware: recorder.middleware });
+  first = current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, RECONCILE_SECONDS: "0" }, undefined, { awsMiddleware: recorder.middleware });
 });
 afterAll(async () => {
   await moto?.setIamEnforcement(false);
@@ -351,7 +351,7 @@ describe("least privilege: the seed's policy allows every call the service makes
   it("changing the SSH CIDRs needs ec2:RevokeSecurityGroupIngress, named when missing; nothing else beyond the seed", async () => {
     // A server configured with other CIDRs, on the same database.
     await first.server.close();
-    current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, SSH_INGRESS_CIDRS: "203.0.113.0/24" }, first.databaseUrl, {
+    current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, RECONCILE_SECONDS: "0", SSH_INGRESS_CIDRS: "203.0.113.0/24" }, first.databaseUrl, {
       awsMiddleware: recorder.middleware,
     });
     recorder.clear();

@@ -53,7 +53,7 @@ beforeAll(async () => {
   moto = await startMoto();
   // The server's AWS calls go through the proxy; tests look at moto directly.
   proxy = await startFaultProxy(moto.endpoint, { random: () => random() });
-  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000" }, undefined, { awsMiddleware: recorder.middleware });
+  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000", RECONCILE_SECONDS: "0" }, undefined, { awsMiddleware: recorder.middleware });
 });
 afterAll(async () => {
   await t?.close();
