@@ -29,6 +29,7 @@ export function familyOf(finding: Pick<Observation, "kind" | "resourceType">): F
 }
 
 type Db = Prisma.TransactionClient | PrismaClient;
+const REPAIRABLE = new Set<ReconciliationFindingKind>(["RESOURCE_MISSING", "RESOURCE_CHANGED", "CREDENTIALS_REJECTED"]);
 const sameResource = (a: Pick<Observation, "kind" | "resourceType" | "resourceId">, b: typeof a) =>
   a.kind === b.kind && a.resourceType === b.resourceType && a.resourceId === b.resourceId;
 
@@ -84,7 +85,8 @@ export async function syncOpenFindings(
     await tx.reconciliationFinding.updateMany({ where: { id: { in: resolved.map((finding) => finding.id) } }, data: { resolvedAt: options.now } });
   }
   for (const finding of resolved) {
-    if (finding.kind === "CHECK_DENIED" || finding.kind === "ORPHAN_INSTANCE") continue;
+    // Only drift and credentials are repaired; a denied read or an action that failed just ends.
+    if (!REPAIRABLE.has(finding.kind)) continue;
     const message =
       finding.kind === "CREDENTIALS_REJECTED"
         ? "AWS accepts the backend's credentials again."

@@ -76,7 +76,10 @@ async function reconcileListed(context: PassContext, instance: InstanceInfo, rec
   if (byId && isLive(byId)) return { changed: false };
   const token = instance.tags[CLIENT_TOKEN_TAG];
   const byToken = token ? records.find((row) => normalizeClientToken(row.clientToken) === token) : undefined;
-  if (byToken && isLive(byToken) && !byToken.awsInstanceId) return { changed: await adopt(context, byToken, instance) };
+  if (byToken && isLive(byToken) && !byToken.awsInstanceId) {
+    // A record being terminated keeps its state; terminate() looks the instance up by its token itself.
+    return { changed: byToken.status !== "TERMINATING" && (await adopt(context, byToken, instance)) };
+  }
   const bySpotRequest = instance.spotRequestId ? records.find((row) => row.spotRequestId === instance.spotRequestId && isLive(row) && !row.awsInstanceId) : undefined;
   if (bySpotRequest) return { changed: false }; // the sync fills in the instance of a fulfilled request
   const known = byId ?? byToken;
@@ -91,7 +94,7 @@ async function reconcileListed(context: PassContext, instance: InstanceInfo, rec
 /** The launch's answer was lost (a crash between RunInstances and the record update): the record takes the instance. */
 async function adopt(context: PassContext, row: Instance, instance: InstanceInfo): Promise<boolean> {
   const status = statusOfInstanceState(instance.state) ?? "PENDING";
-  const adopted = await changeRecord(context, row.id, LIVE_STATUSES, {
+  const adopted = await changeRecord(context, row.id, RECONCILED_STATUSES, {
     awsInstanceId: instance.instanceId,
     spotRequestId: instance.spotRequestId ?? row.spotRequestId,
     status: status === "TERMINATED" ? "TERMINATING" : status,
