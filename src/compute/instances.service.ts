@@ -85,7 +85,7 @@ export class InstancesService {
     const reserved = await reserveLaunch(
       this.prisma,
       backend.projectId,
-      { instanceType: input.instanceType, pricePerHour: price.pricePerHour, unknownPriceReason: price.unknownReason, maxDurationMinutes: input.maxDurationMinutes },
+      { instanceType: input.instanceType, market, pricePerHour: price.pricePerHour, unknownPriceReason: price.unknownReason, maxDurationMinutes: input.maxDurationMinutes },
       (tx, limits) => tx.instance.create({ data: { id, backendId, name, instanceType: input.instanceType, market, region: backend.awsRegion, clientToken: `bh-${id}`, ...limits } }),
     );
     if (!reserved.ok) return { userErrors: [reserved.error] };

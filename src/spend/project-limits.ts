@@ -5,7 +5,7 @@
 import { advisoryLockKey } from "../db/advisory-lock.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import type { InstanceStatus } from "../generated/prisma/enums.js";
+import type { InstanceMarket, InstanceStatus } from "../generated/prisma/enums.js";
 
 export type Transaction = Prisma.TransactionClient;
 
@@ -14,8 +14,11 @@ export const COUNTED_STATUSES: readonly InstanceStatus[] = ["PENDING", "RUNNING"
 
 export interface LaunchAddition {
   instanceType: string;
+  market: InstanceMarket;
   /** USD per hour; null when no price could be read. */
   pricePerHour: number | null;
+  /** Why pricePerHour is null. */
+  unknownPriceReason?: string | null;
 }
 
 export interface ProjectLimits {
@@ -54,9 +57,10 @@ export async function checkAndReserveLaunch(tx: Transaction, projectId: string, 
     const unpriced = live.filter((row) => row.pricePerHour === null).length;
     const uncounted = unpriced ? ` (${unpriced} live instance(s) without a known price not counted)` : "";
     if (addition.pricePerHour === null) {
+      const hint = addition.market === "ON_DEMAND" ? " On-demand prices need pricing:GetProducts." : "";
       return {
         code: UserErrorCode.BUDGET_EXCEEDED,
-        message: `maxHourlySpend is ${money(project.maxHourlySpend)} and the project runs ${money(current)}${uncounted}; the price of ${addition.instanceType} is not known, so the launch cannot be checked against the limit (grant pricing:GetProducts for on-demand prices).`,
+        message: `maxHourlySpend is ${money(project.maxHourlySpend)} and the project runs ${money(current)}${uncounted}; the price of ${addition.instanceType} is not known (${addition.unknownPriceReason ?? "no price"}), so the launch cannot be checked against the limit.${hint}`,
         field: FIELD,
       };
     }
@@ -93,7 +97,7 @@ export interface ReservedFields {
 export async function reserveLaunch<T>(
   prisma: { $transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> },
   projectId: string,
-  launch: LaunchAddition & { maxDurationMinutes?: number | null; unknownPriceReason?: string | null },
+  launch: LaunchAddition & { maxDurationMinutes?: number | null },
   create: (tx: Transaction, fields: ReservedFields) => Promise<T>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: UserErrorData }> {
   return prisma.$transaction(async (tx) => {
