@@ -186,6 +186,8 @@ export class BackendsService {
               ? { awsCredentialsMode: input.credentials.mode, awsAccessKeyIdHint: source.mode === "ACCESS_KEY" ? accessKeyIdHint(source.accessKeyId) : null }
               : {}),
             ...(written ? { credentialsSecretName: written.secretName, sealedCredentials: written.sealed } : {}),
+            // The credentials were just validated with AWS: a backend that had them rejected is usable again.
+            ...(current.status === "CREDENTIALS_INVALID" ? { status: "READY" as const } : {}),
           },
         });
         return { backend };

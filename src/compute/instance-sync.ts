@@ -21,7 +21,7 @@ import type { InstancesService } from "./instances.service.js";
 const SYNC_LOCK_KEY = 72_707_372;
 const LIVE = ["PENDING", "RUNNING", "TERMINATING", "NO_CAPACITY"] as const;
 
-type LiveInstance = Instance & { backend: Backend };
+export type LiveInstance = Instance & { backend: Backend };
 
 /** The record has not changed since the sync read it: a decision made from that reading still applies. */
 const unchangedSince = (read: Instance) => (now: Instance) =>
@@ -39,6 +39,8 @@ export class InstanceSync {
     private readonly backends: BackendsService,
     private readonly instances: InstancesService,
     private readonly logger: Logger,
+    /** Told when a record the service did not end is found terminated in EC2 (reconciliation records it). */
+    private readonly onGone?: (row: LiveInstance, reason: string) => Promise<void>,
   ) {}
 
   start(intervalMs: number): void {
@@ -146,6 +148,7 @@ export class InstanceSync {
         awsInstanceId: instanceId,
         ...(mapped.status === "TERMINATED" && !row.terminatedAt ? { terminatedAt: new Date() } : {}),
       });
+      if (mapped.status === "TERMINATED" && row.status !== "TERMINATING") await this.onGone?.(row, mapped.reason ?? "EC2 reports it terminated.");
     }
   }
 

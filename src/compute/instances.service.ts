@@ -22,6 +22,9 @@ import { isEnded, InstanceRecords, type InstanceChange } from "./instance-record
 import { InstanceTermination } from "./instance-termination.js";
 import { withBackendLock } from "../backends/backend-lock.js";
 import { beingDeleted } from "../backends/backend-deletion.js";
+import { launchPrice } from "../spend/launch-price.js";
+import { checkAndReserveLaunch, effectiveMaxDuration } from "../spend/project-limits.js";
+import { checkMaxDuration } from "../spend/limits-input.js";
 
 export interface LaunchInput {
   name?: string | null;
@@ -29,6 +32,8 @@ export interface LaunchInput {
   market?: InstanceMarket | null;
   diskGiB?: number | null;
   sshPublicKey?: string | null;
+  /** Absent: the project's defaultMaxDurationMinutes. */
+  maxDurationMinutes?: number | null;
 }
 
 export interface InstanceResult {
@@ -91,15 +96,33 @@ export class InstancesService {
     const id = randomUUID();
     const market = input.market ?? "ON_DEMAND";
     const name = input.name ?? `${input.instanceType.replace(".", "-")}-${id.slice(0, 8)}`;
+    // Spend safety: the price is read first (an AWS call, outside any lock).
+    const price = await launchPrice(session, backend.awsRegion, input.instanceType, market);
     // The PENDING record is written under the backend's lock, with the backend's state checked
-    // there: a concurrent deleteBackend or teardown either sees this record or is seen by it.
+    // there: a concurrent deleteBackend or teardown either sees this record or is seen by it. The
+    // project's limits are checked in the same transaction, under the project's launch lock, so two
+    // launches that would each fit alone cannot both pass.
     const recorded = await withBackendLock(this.prisma, backendId, async (tx, now) => {
       const blockers = launchBlockers(now);
       if (blockers.length) return { problems: blockers };
       const outputs = await provisioningOutputs(tx, backendId);
       if (!outputs) return { problems: [invalid(["backendId"], "The backend's security group or instance profile is not known; run provisionBackend again.")] };
+      const refused = await checkAndReserveLaunch(tx, now.projectId, { instanceType: input.instanceType, market, pricePerHour: price.pricePerHour, unknownPriceReason: price.unknownReason });
+      if (refused) return { problems: [refused] };
+      const maxDurationMinutes = await effectiveMaxDuration(tx, now.projectId, input.maxDurationMinutes);
       const row = await tx.instance.create({
-        data: { id, backendId, name, instanceType: input.instanceType, market, region: now.awsRegion, clientToken: `bh-${id}` },
+        data: {
+          id,
+          backendId,
+          name,
+          instanceType: input.instanceType,
+          market,
+          region: now.awsRegion,
+          clientToken: `bh-${id}`,
+          pricePerHour: price.pricePerHour,
+          maxDurationMinutes,
+          statusReason: price.unknownReason ?? null,
+        },
       });
       return { row, outputs };
     });
@@ -190,6 +213,8 @@ export class InstancesService {
     if (input.diskGiB != null && (!Number.isInteger(input.diskGiB) || input.diskGiB < 8 || input.diskGiB > 16_384)) {
       problems.push(invalid(["input", "diskGiB"], "diskGiB must be a whole number from 8 to 16384."));
     }
+    const duration = checkMaxDuration(input.maxDurationMinutes, ["input", "maxDurationMinutes"]);
+    if (duration) problems.push(duration);
     if (input.sshPublicKey) {
       const key = parseSshPublicKey(input.sshPublicKey);
       if (!key.ok) problems.push(invalid(["input", "sshPublicKey"], key.message));

@@ -60,6 +60,10 @@ const configSchema = z.object({
   RUN_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** How often abandoned run jobs are looked for. */
   JOB_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  /** How often each provisioned backend is reconciled with AWS (orphans, gone instances, time limits, drift, credentials); 0: never. */
+  RECONCILE_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
+  /** An instance running in EC2 without a live record is terminated once it has run this long (protects launches in flight). */
+  ORPHAN_GRACE_SECONDS: z.coerce.number().min(0).max(7 * 86_400).default(600),
   /** Tries of one provisioning step on throttling, 5xx, timeouts or IAM propagation delay. */
   STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
 });

@@ -20,6 +20,8 @@ export enum UserErrorCode {
   NO_CAPACITY = "NO_CAPACITY",
   /** AWS could not be reached or kept failing (throttling, 5xx, timeouts) after retries. */
   AWS_UNAVAILABLE = "AWS_UNAVAILABLE",
+  /** A launch would exceed one of the project's limits (setProjectLimits). */
+  BUDGET_EXCEEDED = "BUDGET_EXCEEDED",
 }
 
 /** `extensions.code` of thrown GraphQL errors. */

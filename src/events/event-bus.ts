@@ -2,7 +2,7 @@
 // the whole object as JSON, so a listener sees every transition, not a later re-read.
 import type { PgEventTarget } from "./pg-event-target.js";
 
-export type Topic = "RUN_UPDATED" | "INSTANCE_UPDATED";
+export type Topic = "RUN_UPDATED" | "INSTANCE_UPDATED" | "BACKEND_UPDATED";
 
 export class EventBus {
   constructor(private readonly target: PgEventTarget) {}

@@ -9,6 +9,8 @@ import {
   InstanceMarket,
   InstanceStatus,
   ProjectRole,
+  ReconciliationAction,
+  ReconciliationFindingKind,
   RunKind,
   RunStatus,
   StepStatus,
@@ -48,6 +50,8 @@ registerEnumType(BackendStatus, {
     READY: { description: "Provisioned: instances can be launched." },
     FAILED: { description: "The last run failed; see `lastRun` for the step and the reason, then retry." },
     TEARING_DOWN: { description: "A teardown run is removing what provisioning created." },
+    DRIFTED: { description: "A resource provisioning made is missing or changed in AWS (see `reconciliationFindings`); provisionBackend repairs it." },
+    CREDENTIALS_INVALID: { description: "AWS no longer accepts the backend's credentials (deactivated or deleted key); fix the key, or enter a new one with updateAwsBackend." },
   },
 });
 
@@ -114,6 +118,31 @@ registerEnumType(InstanceStatus, {
   },
 });
 
+registerEnumType(ReconciliationFindingKind, {
+  name: "ReconciliationFindingKind",
+  description: "What a reconciliation pass found.",
+  valuesConfig: {
+    ORPHAN_INSTANCE: { description: "An instance (or open spot request) tagged for the backend runs in EC2 without a live record, past the grace period (ORPHAN_GRACE_SECONDS)." },
+    INSTANCE_GONE: { description: "An instance live in the database is terminated in EC2, or no longer listed." },
+    MAX_DURATION_REACHED: { description: "An instance ran past its maxDurationMinutes." },
+    RESOURCE_MISSING: { description: "A resource provisioning created no longer exists (the backend becomes DRIFTED)." },
+    RESOURCE_CHANGED: { description: "A resource provisioning created was changed (the backend becomes DRIFTED)." },
+    CREDENTIALS_REJECTED: { description: "AWS rejects the backend's credentials (the backend becomes CREDENTIALS_INVALID); the message quotes AWS's reason." },
+    CHECK_DENIED: { description: "A read the reconciler needs was denied; the message names the IAM action. Nothing else changes." },
+  },
+});
+
+registerEnumType(ReconciliationAction, {
+  name: "ReconciliationAction",
+  description: "What the reconciler did about a finding.",
+  valuesConfig: {
+    TERMINATED: { description: "Terminated the instance (and cancelled its spot request)." },
+    MARKED_TERMINATED: { description: "Marked the record TERMINATED, as EC2 reports it." },
+    REPORTED: { description: "Reported it; a person has to act (for drift: provisionBackend)." },
+    REPAIRED: { description: "A difference reported earlier is gone (repaired by provisionBackend, changed back, or credentials working again)." },
+  },
+});
+
 export enum LogGroupKind {
   JOBS = "JOBS",
   RUNNERS = "RUNNERS",
@@ -149,5 +178,6 @@ registerEnumType(UserErrorCode, {
     INSTANCE_TYPE_UNAVAILABLE: { description: "The instance type does not exist or is not offered in the region." },
     NO_CAPACITY: { description: "AWS has no capacity for the request right now." },
     AWS_UNAVAILABLE: { description: "AWS kept failing (throttling, 5xx, timeouts) after retries; try again later." },
+    BUDGET_EXCEEDED: { description: "The launch would exceed a limit of the project (setProjectLimits); the message names the limit, the current figure and what the launch would add." },
   },
 });

@@ -44,6 +44,8 @@ export interface RunningServer {
   adminToken?: string;
   /** Refreshes instance states from EC2 now (tests; the worker also does it on a timer). */
   syncInstances(): Promise<void>;
+  /** One reconciliation round over every backend now (tests; the worker does it every RECONCILE_SECONDS). */
+  reconcileBackends(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     runQueue,
     events,
     launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
+    database,
+    logger,
+    reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
   const executor = new RunExecutor(database, services.backends, services.deletion, services.publishRun, logger, {
@@ -107,8 +112,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
 
   const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
-  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger);
+  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
   if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
+  if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
   const schema = await buildApiSchema();
   const guards = createOperationGuards(
     { limits: DEFAULT_QUERY_LIMITS, introspection: config.INTROSPECTION, debugErrors: config.DEBUG_ERRORS, trustProxy: config.TRUST_PROXY },
@@ -158,10 +164,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     services,
     adminToken: bootstrap?.token,
     syncInstances: () => instanceSync.round(),
+    reconcileBackends: () => services.reconcileScheduler.round(),
     close() {
       closing ??= (async () => {
         await apollo.stop();
         await instanceSync.stop();
+        await services.reconcileScheduler.stop();
         await runQueue.stop();
         await eventTarget.close();
         await database.close();

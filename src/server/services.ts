@@ -18,9 +18,15 @@ import type { RunView } from "../provisioning/run-view.js";
 import type { LaunchRetryOptions } from "../aws/compute/launch.js";
 import { ArtifactsService } from "../compute/artifacts.service.js";
 import { InstancesService } from "../compute/instances.service.js";
+import type { InstanceView } from "../compute/instance-view.js";
 import { LogsService } from "../compute/logs.service.js";
 import { OffersService } from "../compute/offers.service.js";
 import { ProjectSecretsService } from "../compute/project-secrets.service.js";
+import type { LiveInstance } from "../compute/instance-sync.js";
+import type { Database } from "../db/prisma.js";
+import type { Logger } from "../logging/logger.js";
+import { SpendService } from "../spend/spend.service.js";
+import { backendEvent, Reconciler, ReconcileScheduler, ReconciliationService, recordGone, type ReconcilerSettings } from "../reconciliation/index.js";
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -30,15 +36,26 @@ export interface ServiceDeps {
   aws: AwsClientFactory;
   keyring: Keyring;
   defaultCredentialsEnabled: boolean;
+  /** The pool (for the reconciler's per-backend locks) and the logger (its actions are logged). */
+  database: Database;
+  logger: Logger;
+  reconciliation: ReconcilerSettings;
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
   const deletion = new BackendDeletion(prisma, aws, credentials);
   const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled }, deletion);
   const publishRun = (run: RunView) => events.publish("RUN_UPDATED", run.id, run);
   const runs = new RunsService(prisma, access, backends, runQueue, publishRun);
+  const publishInstance = (view: InstanceView) => events.publish("INSTANCE_UPDATED", view.id, view);
+  const publishBackend = async (backendId: string) => {
+    const row = await prisma.backend.findUnique({ where: { id: backendId } });
+    if (row) events.publish("BACKEND_UPDATED", backendId, backendEvent(row));
+  };
+  const reconciler = new Reconciler({ prisma, backends, publishInstance, publishBackend, logger, listeners: [] }, reconciliation);
+  const reconcileScheduler = new ReconcileScheduler(database.pool, prisma, reconciler, logger);
   return {
     access,
     credentials,
@@ -51,10 +68,19 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     removal: new BackendRemoval(prisma, backends, deletion, runs),
     publishRun,
     offers: new OffersService(backends),
-    instances: new InstancesService(prisma, backends, (view) => events.publish("INSTANCE_UPDATED", view.id, view), launchRetry),
+    instances: new InstancesService(prisma, backends, publishInstance, launchRetry),
     projectSecrets: new ProjectSecretsService(prisma, backends),
     logs: new LogsService(backends),
     artifacts: new ArtifactsService(backends),
+    spend: new SpendService(prisma, access),
+    reconciler,
+    reconcileScheduler,
+    reconciliation: new ReconciliationService(prisma, backends, reconcileScheduler),
+    /** The instance sync found a record terminated that the service did not end: an INSTANCE_GONE finding. */
+    async instanceGone(row: LiveInstance, reason: string) {
+      await recordGone({ prisma, backend: row.backend, report: (event) => reconciler.report(event) }, row, reason);
+      await publishBackend(row.backendId);
+    },
   };
 }
 

@@ -17,6 +17,8 @@ export const LAYERS: Record<string, Layer> = {
   backends: "capability",
   provisioning: "capability",
   compute: "capability",
+  spend: "capability",
+  reconciliation: "capability",
   aws: "aws",
   db: "platform",
   events: "platform",

@@ -7,7 +7,8 @@ import { startMoto, type MotoServer } from "../support/moto.js";
 import { DUMMY_KEYS } from "../support/moto-iam.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { bucketUs, counts, inventory, waitUntil } from "../provisioning/harness.js";
-import { createSeedBackend, PROVISION, RUN_FIELDS, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend } from "../support/fixtures.js";
+import { PROVISION, RUN_FIELDS, waitForRun } from "../provisioning/support.js";
 import { backendRow, secretNames, withDb } from "./support.js";
 
 const REGION = "us-east-1";
@@ -34,7 +35,7 @@ beforeEach(() => moto.reset());
 /** A READY backend with one project secret. */
 async function provisioned() {
   const bucket = `del-prov-${process.pid % 1000}-${++seq}`;
-  const { backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, bucket, REGION);
+  const { backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION });
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");
   const secret = await t.admin.ok(SET_SECRET, { projectId, backendId, input: { name: "HF_TOKEN", value: "hf_value" } });

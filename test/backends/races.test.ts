@@ -13,7 +13,8 @@ import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import type { GraphQLResponse } from "../support/graphql-client.js";
 import { counts, inventory, waitUntil } from "../provisioning/harness.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend } from "../support/fixtures.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "../provisioning/support.js";
 import { withDb } from "./support.js";
 
 const REGION = "us-east-1";
@@ -51,7 +52,7 @@ function payload(response: GraphQLResponse, field: string): { userErrors: { code
 
 async function newBackend(provisioned: boolean) {
   const bucket = `race-${process.pid % 1000}-${++seq}`;
-  const { backendId } = await createSeedBackend(t.admin, moto.endpoint, bucket, REGION, { image: MOTO_CANONICAL_IMAGE });
+  const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } });
   if (provisioned) {
     const run = await t.admin.ok(PROVISION, { id: backendId });
     expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");

@@ -32,7 +32,7 @@ describe("typed client: types", () => {
     expectTypeOf(MeDocument).toEqualTypeOf<TypedDocumentString<MeQuery, Record<string, never>>>();
     expectTypeOf<MeQuery["me"]["globalRole"]>().toEqualTypeOf<"ADMIN" | "USER">();
     expectTypeOf<BackendQueryVariables>().toEqualTypeOf<{ id: string }>();
-    expectTypeOf<NonNullable<BackendQuery["backend"]>["status"]>().toEqualTypeOf<"CONFIGURED" | "FAILED" | "PROVISIONING" | "READY" | "TEARING_DOWN">();
+    expectTypeOf<NonNullable<BackendQuery["backend"]>["status"]>().toEqualTypeOf<"CONFIGURED" | "CREDENTIALS_INVALID" | "DRIFTED" | "FAILED" | "PROVISIONING" | "READY" | "TEARING_DOWN">();
     expectTypeOf<BackendQuery["backend"]>().toBeNullable();
     expectTypeOf<CreateAwsBackendMutationVariables["input"]["credentials"]["mode"]>().toEqualTypeOf<"ACCESS_KEY" | "DEFAULT">();
     expectTypeOf<NonNullable<ProvisionBackendMutation["provisionBackend"]["run"]>["status"]>().toEqualTypeOf<RunStatus>();

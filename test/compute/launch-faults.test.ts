@@ -22,7 +22,7 @@ const INSTANCE = `query($id: ID!) { instance(id: $id) { ${INSTANCE_FIELDS} } }`;
 
 const moto = useMoto({ reset: "once" });
 const proxy = useFaultProxy(moto);
-const t = useServer({ INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" }, { aws: proxy });
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" }, { aws: proxy });
 let backendId: string;
 
 const tokenOf = (request: ProxiedRequest) => new URLSearchParams(request.body).get("ClientToken");

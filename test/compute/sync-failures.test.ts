@@ -6,7 +6,8 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { backendRow, setSealed, tamper, withDb } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend } from "../support/fixtures.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
 
 const REGION = "eu-west-1";
 const LAUNCH = `mutation($backendId: ID!, $name: String) { launchInstance(backendId: $backendId, input: { instanceType: "t3.micro", name: $name }) {
@@ -21,7 +22,7 @@ let failing: { backendId: string; instanceId: string; ec2Id: string };
 let healthy: { backendId: string; instanceId: string };
 
 async function readyBackend(bucket: string): Promise<string> {
-  const { backendId } = await createSeedBackend(t.admin, moto.endpoint, bucket, REGION, { image: MOTO_CANONICAL_IMAGE });
+  const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } });
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");
   return backendId;

@@ -11,7 +11,8 @@ import { ec2Client } from "../support/moto-iam.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { withDb } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend } from "../support/fixtures.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "consistency-bucket";
@@ -50,7 +51,7 @@ beforeAll(async () => {
   await moto.reset();
   proxy = await startFaultProxy(moto.endpoint);
   t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" });
-  ({ backendId } = await createSeedBackend(t.admin, moto.endpoint, BUCKET, REGION, { image: MOTO_CANONICAL_IMAGE }));
+  ({ backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket: BUCKET, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } }));
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");
 });

@@ -61,6 +61,8 @@ const t = useServer(
   {
     ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`,
     INSTANCE_SYNC_SECONDS: "0",
+    // No background passes: they change rows (lastReconciledAt) under the "refused changed nothing" checks.
+    RECONCILE_SECONDS: "0",
     LAUNCH_RETRY_INITIAL_MS: "50",
     // Hundreds of cells: the AWS-mutation rate limit (tested elsewhere) must not answer them.
     RATE_LIMIT_AWS_MUTATIONS: "100000",
@@ -378,6 +380,10 @@ const PROBES: Record<RootType, Record<string, Probe>> = {
   },
 
   Subscription: {
+    backendUpdated: {
+      run: (who, side) =>
+        subscribeFirst(who, `subscription($id: ID!) { backendUpdated(id: $id) { id status } }`, { id: side.backendId }, "backendUpdated", (v) => v.id === side.backendId),
+    },
     instanceUpdated: {
       run: (who, side) =>
         subscribeFirst(who, `subscription($id: ID!) { instanceUpdated(id: $id) { id status } }`, { id: side.instanceId }, "instanceUpdated", (v) => v.id === side.instanceId),
@@ -470,6 +476,14 @@ const PROBES: Record<RootType, Record<string, Probe>> = {
         return outcome;
       },
     },
+    reconcileBackend: {
+      run: async (who, side) =>
+        observe(await call(who, `mutation($id: ID!) { reconcileBackend(id: $id) { backend { id status } ${USER_ERRORS} } }`, { id: side.backendId }), {
+          field: "reconcileBackend",
+          payload: (d) => d.reconcileBackend,
+          present: (d) => d.reconcileBackend.backend?.id === side.backendId,
+        }),
+    },
     removeProjectMember: {
       prepare: async (side) => ({ userId: await disposableMember(side) }),
       run: async (who, side, { userId }) =>
@@ -496,6 +510,16 @@ const PROBES: Record<RootType, Record<string, Probe>> = {
           present: (d) => d.revokeApiToken.apiToken?.revokedAt != null,
           self: () => who.id === side.tokenOwner.id,
         }),
+    },
+    setProjectLimits: {
+      run: async (who, side) =>
+        observe(
+          await call(who, `mutation($p: ID!, $input: SetProjectLimitsInput!) { setProjectLimits(projectId: $p, input: $input) { project { id } ${USER_ERRORS} } }`, {
+            p: side.projectId,
+            input: { defaultMaxDurationMinutes: 525_600 },
+          }),
+          { field: "setProjectLimits", payload: (d) => d.setProjectLimits, present: (d) => d.setProjectLimits.project?.id === side.projectId },
+        ),
     },
     setProjectMember: {
       run: async (who, side) =>
@@ -565,6 +589,7 @@ async function snapshot(): Promise<Record<string, unknown[]>> {
     ["ProvisioningStep", "to_jsonb(t)", "id"],
     ["Instance", "to_jsonb(t)", "id"],
     ["ProjectSecret", "to_jsonb(t)", "id"],
+    ["ReconciliationFinding", "to_jsonb(t)", "id"],
   ];
   const result: Record<string, unknown[]> = {};
   for (const [table, row, order] of tables) result[table] = (await db.query(`SELECT ${row} AS r FROM "${table}" t ORDER BY ${order}`)).rows.map((r) => r.r);

@@ -86,11 +86,15 @@ export const AUTHORIZATION_TABLE: Record<RootType, Record<string, Row>> = {
     launchInstance:         row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, OK,        OK,        OK),
     // On P's READY backend; run after every other cell, each allowed run waited for.
     provisionBackend:       row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
+    // A reconciliation pass over P's READY backend (it finds nothing to change).
+    reconcileBackend:       row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
     // Removes a disposable VIEWER of P (someone else than the caller), one per cell.
     removeProjectMember:    row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
     resealCredentials:      ADMIN_ONLY,
     // Revokes a fresh token of P's VIEWER, one per cell: only its owner and a global admin may.
     revokeApiToken:         row(UNAUTHENTICATED, NOT_FOUND,    OK_SELF,   NOT_FOUND, NOT_FOUND, OK),
+    // Sets a defaultMaxDurationMinutes far beyond the test's run (no other limit: later launches must pass).
+    setProjectLimits:       row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
     setProjectMember:       row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
     setProjectSecret:       row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
     // On a disposable CONFIGURED backend of P, one per cell; each allowed run waited for.
@@ -101,6 +105,7 @@ export const AUTHORIZATION_TABLE: Record<RootType, Record<string, Row>> = {
     updateProject:          row(UNAUTHENTICATED, NOT_FOUND,    FORBIDDEN, FORBIDDEN, OK,        OK),
   },
   Subscription: {
+    backendUpdated:         row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
     instanceUpdated:        row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
     provisioningRunUpdated: row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
   },

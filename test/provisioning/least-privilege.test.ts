@@ -107,7 +107,7 @@ let recorder: ProofRecorder;
 /** The calls of the first test, for the tests that show the proof catching mistakes. */
 let recorded: { provisioning: ProvenCall[]; compute: ProvenCall[] };
 /** Compute settings: no background sync (the test syncs), launch retries without long waits. */
-const SERVER_ENV = { INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" };
+const SERVER_ENV = { INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" };
 
 async function setUserPolicy(document: object) {
   const iam = iamClient(moto.endpoint, adminKeys);

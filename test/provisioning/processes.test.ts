@@ -48,13 +48,13 @@ async function database() {
 }
 
 async function child(env: Record<string, string>): Promise<ServerProcess> {
-  const server = await startServerProcess({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000", ...env });
+  const server = await startServerProcess({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000", RECONCILE_SECONDS: "0", ...env });
   cleanups.push(() => server.close());
   return server;
 }
 
 async function restartInProcess(databaseUrl: string, recorder: CallRecorder, env: Record<string, string>): Promise<TestServer> {
-  const server = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, ...env }, databaseUrl, { awsMiddleware: recorder.middleware });
+  const server = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RECONCILE_SECONDS: "0", ...env }, databaseUrl, { awsMiddleware: recorder.middleware });
   cleanups.push(() => server.close());
   return server;
 }

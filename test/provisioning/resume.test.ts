@@ -35,7 +35,7 @@ const restarts: TestServer[] = [];
 
 async function startServer(reuseDatabaseUrl?: string): Promise<TestServer> {
   recorder = new CallRecorder();
-  return startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000" }, reuseDatabaseUrl, { awsMiddleware: recorder.middleware });
+  return startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000", RECONCILE_SECONDS: "0" }, reuseDatabaseUrl, { awsMiddleware: recorder.middleware });
 }
 
 beforeAll(async () => {

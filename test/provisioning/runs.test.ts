@@ -36,7 +36,7 @@ const recorder = new CallRecorder();
 const moto = useMoto();
 // The server's AWS calls go through the proxy; tests look at moto directly.
 const proxy = useFaultProxy(moto, { random: () => random() });
-const t = useServer({ RATE_LIMIT_AWS_MUTATIONS: "1000" }, { aws: proxy, awsMiddleware: recorder.middleware });
+const t = useServer({ RATE_LIMIT_AWS_MUTATIONS: "1000", RECONCILE_SECONDS: "0" }, { aws: proxy, awsMiddleware: recorder.middleware });
 beforeEach(() => {
   recorder.clear();
   random = Math.random;

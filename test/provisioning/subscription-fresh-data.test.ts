@@ -6,10 +6,10 @@
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { createBackend, sleep } from "./harness.js";
+import { createSeedBackend } from "../support/fixtures.js";
+import { sleep } from "./harness.js";
 import { PROVISION } from "./support.js";
 
 const SUBSCRIPTION = `subscription($id: ID!) { provisioningRunUpdated(id: $id) { status backend { status } } }`;
@@ -37,7 +37,7 @@ afterAll(async () => {
 describe("provisioningRunUpdated { backend { … } }", () => {
   it("each event carries the backend as it is then: PROVISIONING while the run waits, READY with the SUCCEEDED run", async () => {
     const bucket = "fresh-data";
-    const { backendId } = await createBackend(api.admin, moto.endpoint, { bucket, region: "eu-west-1", policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(api.admin, moto.endpoint, { bucket, region: "eu-west-1" });
     const runId: string = (await api.admin.ok(PROVISION, { id: backendId })).provisionBackend.run.id;
 
     client = createClient({ url: api.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${api.adminToken}` }, retryAttempts: 0 });

@@ -35,6 +35,10 @@ export type AwsImageInput = {
 export type BackendStatus =
   /** Validated and saved; not yet provisioned. */
   | 'CONFIGURED'
+  /** AWS no longer accepts the backend's credentials (deactivated or deleted key); fix the key, or enter a new one with updateAwsBackend. */
+  | 'CREDENTIALS_INVALID'
+  /** A resource provisioning made is missing or changed in AWS (see `reconciliationFindings`); provisionBackend repairs it. */
+  | 'DRIFTED'
   /** The last run failed; see `lastRun` for the step and the reason, then retry. */
   | 'FAILED'
   /** A provisioning run is preparing the AWS account. */
@@ -144,6 +148,8 @@ export type LaunchInstanceInput = {
   instanceType: string;
   /** ON_DEMAND (default) or SPOT (one-time, terminated on interruption). */
   market?: InstanceMarket | null | undefined;
+  /** Terminate the instance after this many minutes, 1 to 525600; absent: the project's defaultMaxDurationMinutes. */
+  maxDurationMinutes?: number | null | undefined;
   /** Name (slug); default: <type>-<id>. */
   name?: string | null | undefined;
   /** An OpenSSH public key installed for the image's default user. */
@@ -216,6 +222,8 @@ export type UserErrorCode =
   | 'BUCKET_IN_OTHER_REGION'
   /** No bucket of that name exists. */
   | 'BUCKET_NOT_FOUND'
+  /** The launch would exceed a limit of the project (setProjectLimits); the message names the limit, the current figure and what the launch would add. */
+  | 'BUDGET_EXCEEDED'
   /** The instance type does not exist or is not offered in the region. */
   | 'INSTANCE_TYPE_UNAVAILABLE'
   /** A value breaks a rule; the message says which. */

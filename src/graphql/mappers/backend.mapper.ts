@@ -16,6 +16,7 @@ export function toBackend(row: BackendRow): Backend {
     status: row.status,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    lastReconciledAt: row.lastReconciledAt,
     aws:
       row.type === "AWS"
         ? {

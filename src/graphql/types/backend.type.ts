@@ -55,6 +55,9 @@ export class Backend {
 
   @Field({ description: "When the backend last changed." })
   updatedAt: Date;
+
+  @Field(() => Date, { nullable: true, description: "When the reconciler last finished a pass over it (every RECONCILE_SECONDS, or reconcileBackend)." })
+  lastReconciledAt: Date | null;
 }
 
 export const { Edge: BackendEdge, Connection: BackendConnection } = ConnectionTypes(Backend, "Backend");

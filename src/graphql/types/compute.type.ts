@@ -90,8 +90,11 @@ export class Instance {
   @Field(() => String, { nullable: true, description: "Spot request id, for spot instances." })
   spotRequestId: string | null;
 
-  @Field(() => Float, { nullable: true, description: "USD per hour when known." })
+  @Field(() => Float, { nullable: true, description: "USD per hour when known: the spot price of its type in the region (kept current) or the on-demand list price; null with the reason in statusReason." })
   pricePerHour: number | null;
+
+  @Field(() => Int, { nullable: true, description: "The reconciler terminates the instance when it has run this long (minutes)." })
+  maxDurationMinutes: number | null;
 
   @Field({ description: "When it was requested." })
   createdAt: Date;
@@ -118,6 +121,9 @@ export class LaunchInstanceInput {
 
   @Field(() => String, { nullable: true, description: "An OpenSSH public key installed for the image's default user." })
   sshPublicKey?: string | null;
+
+  @Field(() => Int, { nullable: true, description: "Terminate the instance after this many minutes, 1 to 525600; absent: the project's defaultMaxDurationMinutes." })
+  maxDurationMinutes?: number | null;
 }
 
 @ObjectType({ description: "Result of launchInstance or terminateInstance." })
