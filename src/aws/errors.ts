@@ -51,7 +51,8 @@ const ACCESS_DENIED_CODES = new Set([
   "AllAccessDisabled",
 ]);
 
-const TRANSIENT_CODES = new Set([
+/** AWS asking us to slow down (a subset of the transient codes). */
+const THROTTLING_CODES = new Set([
   "Throttling",
   "ThrottlingException",
   "ThrottledException",
@@ -63,6 +64,10 @@ const TRANSIENT_CODES = new Set([
   "EC2ThrottledException",
   "BandwidthLimitExceeded",
   "PriorRequestNotComplete",
+]);
+
+const TRANSIENT_CODES = new Set([
+  ...THROTTLING_CODES,
   "InternalError",
   "InternalFailure",
   "InternalServiceError",
@@ -156,6 +161,15 @@ export function classifyAwsError(error: unknown, service: AwsServiceName, operat
     kind: "OTHER",
     message: `AWS rejected ${op} (${code}${httpStatus ? `, HTTP ${httpStatus}` : ""}).`,
   };
+}
+
+/** How a call ended, for metrics: ok, throttled (AWS asked us to slow down), denied, or any other error. */
+export type AwsCallOutcome = "ok" | "throttled" | "denied" | "error";
+
+export function callOutcome(failure: AwsFailure): AwsCallOutcome {
+  if (failure.kind === "ACCESS_DENIED" || failure.kind === "INVALID_CREDENTIALS") return "denied";
+  if (THROTTLING_CODES.has(failure.code) || failure.httpStatus === 429) return "throttled";
+  return "error";
 }
 
 /** True for codes that came from an AWS error body rather than from a failed parse. */

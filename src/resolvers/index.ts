@@ -1,4 +1,5 @@
 import type { NonEmptyArray } from "type-graphql";
+import { AuditResolver } from "./audit.resolver.js";
 import { BackendResolver } from "./backend.resolver.js";
 import { BackendInstancesResolver, InstanceResolver } from "./instance.resolver.js";
 import { ProjectDataResolver } from "./project-data.resolver.js";
@@ -6,4 +7,4 @@ import { ProjectResolver } from "./project.resolver.js";
 import { RunResolver } from "./run.resolver.js";
 import { UserResolver } from "./user.resolver.js";
 
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ProjectResolver, BackendResolver, RunResolver, InstanceResolver, BackendInstancesResolver, ProjectDataResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ProjectResolver, BackendResolver, RunResolver, InstanceResolver, BackendInstancesResolver, ProjectDataResolver, AuditResolver];

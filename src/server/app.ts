@@ -1,6 +1,7 @@
 // Assembles the running service: database, job queue, services, GraphQL over HTTP and
 // WebSocket, health endpoints, and an orderly shutdown (stop accepting, drain in-flight
 // requests, interrupt runs at a safe point, close the pool, stop the embedded database).
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
@@ -8,6 +9,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
+import { execute, subscribe } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
@@ -34,6 +36,11 @@ import { DEFAULT_QUERY_LIMITS, queryLimits } from "../graphql/guards/query-limit
 import { RateLimits } from "../graphql/guards/rate-limits.js";
 import { jsonBodyErrors } from "../http/http-errors.js";
 import { requestLogging } from "../http/request-logging.js";
+import { AuditLog } from "../audit/audit-log.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { graphqlMetricsPlugin, timedOverWebSocket } from "../metrics/graphql-metrics.js";
+import { metricsRoute } from "../metrics/metrics-route.js";
+import { countingFinishedRuns, createMetrics } from "./operations.js";
 
 export interface RunningServer {
   url: string;
@@ -41,6 +48,7 @@ export interface RunningServer {
   logger: Logger;
   database: Database;
   services: Services;
+  metrics: Metrics;
   /** The bootstrap admin token, when this start created the first admin. */
   adminToken?: string;
   /** Refreshes instance states from EC2 now (tests; the worker also does it on a timer). */
@@ -70,7 +78,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
   const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
   if (warning) logger.warn(warning);
-  const aws = createAwsClientFactory({ endpoint: config.AWS_ENDPOINT_URL, middleware: options.awsMiddleware });
+  const metrics = createMetrics(config, database, () => runQueue);
+  const aws = createAwsClientFactory({
+    endpoint: config.AWS_ENDPOINT_URL,
+    middleware: options.awsMiddleware,
+    observer: (call, outcome, seconds) => metrics.observeAwsCall(call.service, call.action, outcome, seconds),
+  });
   const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
   await eventTarget.start();
   const events = new EventBus(eventTarget);
@@ -84,7 +97,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     logger,
   );
+  const audit = new AuditLog(database.prisma, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
   const services = createServices({
+    audit,
     prisma: database.prisma,
     aws,
     keyring,
@@ -94,7 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
-  const executor = new RunExecutor(database, services.backends, services.publishRun, logger, {
+  const executor = new RunExecutor(database, services.backends, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
@@ -118,12 +133,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
+      execute: timedOverWebSocket(metrics, execute),
+      subscribe: timedOverWebSocket(metrics, subscribe),
       context: async (ctx): Promise<Context> => {
         const params = ctx.connectionParams ?? {};
         const authorization = String(params.Authorization ?? params.authorization ?? "") || undefined;
         const clientAddress = ctx.extra.request.socket.remoteAddress ?? "unknown";
         const viewer = await resolveViewer(services, rateLimits, clientAddress, authorization);
-        return { viewer, requestId: "ws", services, loaders: createLoaders(database.prisma), logger, events, rateLimits, clientAddress };
+        return { viewer, requestId: randomUUID(), services, loaders: createLoaders(database.prisma), logger, events, rateLimits, clientAddress };
       },
     },
     wsServer,
@@ -142,6 +159,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...(armor.plugins as ApolloServerPlugin<Context>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      graphqlMetricsPlugin<Context>(metrics),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
@@ -149,6 +167,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   app.use(requestLogging(logger));
   app.use(healthRoutes(database));
+  app.use(metricsRoute(metrics, config.METRICS_TOKEN));
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use(
     "/graphql",
@@ -161,6 +180,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     httpServer.once("error", reject);
     httpServer.listen(config.PORT, config.HOST, () => resolve());
   });
+  audit.start();
   const { port } = httpServer.address() as AddressInfo;
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
 
@@ -171,6 +191,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     database,
     services,
+    metrics,
     adminToken: bootstrap?.token,
     syncInstances: () => instanceSync.round(),
     close() {
@@ -178,6 +199,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await apollo.stop();
         await instanceSync.stop();
         await runQueue.stop();
+        await audit.stop();
         await eventTarget.close();
         await database.close();
         aws.destroy();

@@ -19,6 +19,8 @@ import { InstancesService } from "../compute/instances.service.js";
 import { LogsService } from "../compute/logs.service.js";
 import { OffersService } from "../compute/offers.service.js";
 import { ProjectSecretsService } from "../compute/project-secrets.service.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { AuditReader } from "../audit/audit-reader.js";
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -28,9 +30,10 @@ export interface ServiceDeps {
   aws: AwsClientFactory;
   keyring: Keyring;
   defaultCredentialsEnabled: boolean;
+  audit: AuditLog;
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, audit }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
   const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled });
@@ -49,6 +52,8 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     projectSecrets: new ProjectSecretsService(prisma, backends),
     logs: new LogsService(backends),
     artifacts: new ArtifactsService(backends),
+    audit,
+    auditEvents: new AuditReader(prisma, access, audit.store),
   };
 }
 

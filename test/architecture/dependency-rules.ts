@@ -17,6 +17,7 @@ export const LAYERS: Record<string, Layer> = {
   backends: "capability",
   provisioning: "capability",
   compute: "capability",
+  audit: "capability",
   aws: "aws",
   db: "platform",
   events: "platform",
@@ -26,6 +27,7 @@ export const LAYERS: Record<string, Layer> = {
   logging: "platform",
   errors: "platform",
   http: "platform",
+  metrics: "platform",
   generated: "platform",
 };
 

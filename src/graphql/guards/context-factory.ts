@@ -5,6 +5,7 @@ import type { Viewer } from "../../users/viewer.js";
 import type { Database } from "../../db/prisma.js";
 import { isDatabaseUnavailable } from "../../db/availability.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../../errors/errors.js";
+import { ErrorCode } from "../../errors/codes.js";
 import type { EventBus } from "../../events/event-bus.js";
 import type { Context } from "../context.js";
 import { createLoaders } from "../loaders.js";
@@ -26,11 +27,15 @@ interface Deps {
  */
 export async function resolveViewer(services: Services, rateLimits: RateLimits, address: string, authorization: string | undefined): Promise<Viewer | null> {
   if (!authorization) return null;
-  await rateLimits.assertMayAuthenticate(address);
+  await rateLimits.assertMayAuthenticate(address).catch((error: unknown) => {
+    services.audit.recordAuthFailure(address, ErrorCode.RATE_LIMITED);
+    throw error;
+  });
   const token = bearerToken(authorization);
   const viewer = token ? await services.tokens.authenticate(token) : null;
   if (viewer) return viewer;
   await rateLimits.recordAuthFailure(address);
+  services.audit.recordAuthFailure(address, ErrorCode.UNAUTHENTICATED);
   throw new UnauthenticatedError(token ? "The API token is unknown, revoked or expired." : "Malformed Authorization header: expected `Bearer <token>`.");
 }
 
