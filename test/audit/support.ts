@@ -30,12 +30,15 @@ export interface AuditRow {
   hash: string;
 }
 
-const ROW_COLUMNS = `id, seq::text AS seq, at, "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", outcome::text AS outcome,
+// `at` is a timestamp without time zone holding UTC (Prisma's convention): read as UTC whatever TZ is.
+const ROW_COLUMNS = `id, seq::text AS seq, to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", outcome::text AS outcome,
   codes, "requestId", count, "prevHash", hash`;
 
 /** Every audit row, oldest first (seq as a string: it is a bigint). */
 export function auditRows(databaseUrl: string): Promise<AuditRow[]> {
-  return withDb(databaseUrl, async (db) => (await db.query<AuditRow>(`SELECT ${ROW_COLUMNS} FROM "AuditEvent" ORDER BY "AuditEvent".seq`)).rows);
+  return withDb(databaseUrl, async (db) =>
+    (await db.query(`SELECT ${ROW_COLUMNS} FROM "AuditEvent" ORDER BY "AuditEvent".seq`)).rows.map((row) => ({ ...row, at: new Date(row.at) }) as AuditRow),
+  );
 }
 
 /** Runs SQL as the test run's superuser on the server's database. */
