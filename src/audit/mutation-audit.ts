@@ -4,10 +4,11 @@
 // 1. Before it runs, an intent row (AuditPending). If that cannot be written, the mutation does
 //    not run: SERVICE_UNAVAILABLE, nothing changed. No mutation runs unrecorded.
 // 2. After it ran, the outcome row is appended to the chain and the intent row removed, in one
-//    transaction. If that cannot be written, the caller gets SERVICE_UNAVAILABLE saying the change
-//    may have been applied (AWS may already have acted: it cannot be undone), and the intent row
-//    stays behind; maintenance later records it as FAILED with the code OUTCOME_UNKNOWN. A
-//    process that dies mid-mutation leaves the same trace.
+//    transaction. If that cannot be written and the mutation succeeded, the caller gets
+//    SERVICE_UNAVAILABLE saying the change may have been applied (AWS may already have acted: it
+//    cannot be undone); a mutation that was refused or failed keeps its own answer. Either way
+//    the intent row stays behind, and maintenance later records it as FAILED with the code
+//    OUTCOME_UNKNOWN. A process that dies mid-mutation leaves the same trace.
 import { ServiceUnavailableError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { AuditStore } from "./audit-store.js";
@@ -72,8 +73,9 @@ export async function auditedMutation<T>(store: AuditStore, logger: Logger, call
     });
   } catch (error) {
     logger.error({ err: error, operation: call.operation, requestId: call.requestId, pendingId, outcome: outcome.outcome }, "audit log unavailable: outcome not recorded");
-    // A mutation that failed anyway keeps its own error; one that went through must not report success unrecorded.
-    if ("value" in result) {
+    // One that was refused or failed anyway keeps its own answer (it says what went wrong); one
+    // that went through must not report success unrecorded.
+    if (outcome.outcome === "OK") {
       throw new AuditUnavailableError(
         `${call.operation} ran, but its outcome could not be written to the audit log, so it is reported as failed: the change may have been applied. Check before retrying.`,
       );
