@@ -3,6 +3,7 @@
 // retention pruning that keeps the chain verifiable, and concurrent writers that never fork it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainHash } from "../../src/audit/chain.js";
+import type { AuditOutcome } from "../../src/generated/prisma/enums.js";
 import { newUser, type Person } from "../backends/support.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { auditRows, behindTheServicesBack, CREATE_PROJECT, sleep, sql, UPDATE_PROJECT, VERIFY, type AuditRow } from "./support.js";
@@ -24,7 +25,7 @@ describe("the audit chain", () => {
 
   const mutate = (n: number) => Promise.all(Array.from({ length: n }, () => alice.client.ok(UPDATE_PROJECT, { id: projectId, input: { description: `change ${++counter}` } })));
   const verify = async () => (await t.admin.ok(VERIFY)).verifyAuditChain;
-  const asStored = (row: AuditRow) => ({ ...row, seq: BigInt(row.seq) });
+  const asStored = (row: AuditRow) => ({ ...row, seq: BigInt(row.seq), outcome: row.outcome as AuditOutcome });
 
   it("verifies an intact chain for global admins only, up to the newest event", async () => {
     await mutate(3);
