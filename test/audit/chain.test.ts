@@ -3,6 +3,7 @@
 // retention pruning that keeps the chain verifiable, and concurrent writers that never fork it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainHash } from "../../src/audit/chain.js";
+import { verifyAuditLog } from "../../src/scripts/verify-audit.js";
 import type { AuditOutcome } from "../../src/generated/prisma/enums.js";
 import { newUser, type Person } from "../backends/support.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -58,6 +59,10 @@ describe("the audit chain", () => {
       checkedEvents: rows.length - 2,
       firstBroken: { eventId: target.id, position: target.seq, problem: expect.stringMatching(/content does not match its hash/) },
     });
+    // `npm run audit:verify` says the same, from the database alone.
+    const script = await verifyAuditLog(t.databaseUrl);
+    expect(script.intact).toBe(false);
+    expect(script.text).toMatch(new RegExp(`^audit chain BROKEN at position ${target.seq} \\(event ${target.id}\\): its content does not match its hash`));
 
     // 2. …and recomputes its hash too: the next row's link to it breaks.
     const forged = chainHash(target.prevHash, { ...asStored(target), actorId: null, tokenPrefix: null });
@@ -72,6 +77,7 @@ describe("the audit chain", () => {
       target.hash,
     ]);
     expect((await verify()).intact).toBe(true);
+    expect((await verifyAuditLog(t.databaseUrl)).text).toMatch(/^audit chain intact: \d+ event\(s\) checked from position 0\.\nhead: position \d+, hash [0-9a-f]{64}\n$/);
 
     // 3. A row removed from the middle.
     await behindTheServicesBack(t.databaseUrl, `DELETE FROM "AuditEvent" WHERE id = $1`, [target.id]);
