@@ -2,7 +2,7 @@
 // every door goes through), refused authentications (counted by the authentication guard),
 // events of background work (e.g. the reconciler), verification, and maintenance: writing the
 // authentication windows, retention pruning, and recording mutations whose outcome never came.
-import type { PrismaClient } from "../db/prisma.js";
+import type { Database } from "../db/prisma.js";
 import type { Logger } from "../logging/logger.js";
 import { AuditStore, type AuditRecord, type ChainReport } from "./audit-store.js";
 import { AuthFailureWindows } from "./auth-failures.js";
@@ -30,11 +30,11 @@ export class AuditLog {
   private readonly settings: Required<AuditSettings>;
 
   constructor(
-    prisma: PrismaClient,
+    database: Pick<Database, "pool" | "prisma">,
     private readonly logger: Logger,
     settings: AuditSettings,
   ) {
-    this.store = new AuditStore(prisma);
+    this.store = new AuditStore(database);
     this.settings = { authWindowMs: 60_000, abandonedAfterMs: 3_600_000, maintenanceIntervalMs: 3_600_000, ...settings };
     this.authFailures = new AuthFailureWindows(this.settings.authWindowMs);
   }

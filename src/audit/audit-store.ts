@@ -1,18 +1,17 @@
 // Reads and writes of the audit tables. Appends take a transaction-scoped advisory lock, so every
 // process and connection appends one after another: two writers can never both follow the same
-// row (the chain cannot fork), and positions have no gaps.
+// row (the chain cannot fork), and positions have no gaps. Writes are plain SQL on the shared pool
+// (one round trip per statement: every mutation pays for them); reads go through Prisma.
 import { randomUUID } from "node:crypto";
-import type { PrismaClient } from "../db/prisma.js";
+import type pg from "pg";
+import type { Database } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { AuditOutcome } from "../generated/prisma/enums.js";
 import { chainHash, ChainVerifier, GENESIS, type BrokenLink, type ChainStart, type StoredRow } from "./chain.js";
 
 /** Arbitrary constant: the advisory lock that serialises appends (migrations use 72_707_369, the job queue 72_707_371). */
 const CHAIN_LOCK_KEY = 72_707_373;
-const TRANSACTION = { maxWait: 10_000, timeout: 20_000 };
 const VERIFY_BATCH = 1_000;
-
-type Tx = Prisma.TransactionClient;
 
 /** One event to append. Only ids, names, codes and counts: never an input value. */
 export interface AuditRecord {
@@ -41,43 +40,70 @@ export interface ChainReport {
   broken?: BrokenLink;
 }
 
+/**
+ * The project that ids from a mutation's arguments belong to: a project itself, or a backend,
+ * instance or provisioning run of one ($1: uuid[]).
+ */
+const PROJECT_OF_IDS = `
+  SELECT id FROM "Project" WHERE id = ANY($1::uuid[])
+  UNION ALL SELECT "projectId" FROM "Backend" WHERE id = ANY($1::uuid[])
+  UNION ALL SELECT b."projectId" FROM "Instance" i JOIN "Backend" b ON b.id = i."backendId" WHERE i.id = ANY($1::uuid[])
+  UNION ALL SELECT b."projectId" FROM "ProvisioningRun" r JOIN "Backend" b ON b.id = r."backendId" WHERE r.id = ANY($1::uuid[])
+  LIMIT 1`;
+
+const PENDING_COLUMNS = `id, "startedAt", "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", "requestId"`;
+const EVENT_COLUMNS = `id, seq, at, "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", outcome, codes, "requestId", count, "prevHash", hash`;
+/** `at` as UTC milliseconds: the column is a timestamp without time zone holding UTC (Prisma's convention). */
+const AT_MS = `(extract(epoch FROM at) * 1000)::float8`;
+
 export class AuditStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly database: Pick<Database, "pool" | "prisma">) {}
 
   append(...records: AuditRecord[]): Promise<void> {
-    return this.prisma.$transaction((tx) => appendIn(tx, records), TRANSACTION);
+    return this.transaction((client) => appendIn(client, records));
   }
 
-  /** Writes the intent row of a mutation; returns its id. */
-  async begin(record: PendingRecord): Promise<string> {
+  /**
+   * Writes the intent row of a mutation, with its project: `projectId` when the arguments name
+   * one, else the project of the ids it names (looked up now: after deleteProject or deleteBackend
+   * it would be gone). One statement. Returns the row's id and project.
+   */
+  async begin(record: PendingRecord): Promise<{ id: string; projectId: string | null }> {
     const id = randomUUID();
-    await this.prisma.auditPending.create({ data: { id, startedAt: new Date(), ...pendingColumns(record) } });
-    return id;
+    const { rows } = await this.database.pool.query<{ projectId: string | null }>(
+      `INSERT INTO "AuditPending" (${PENDING_COLUMNS})
+       SELECT $1, $2, $3, $4, $5, COALESCE($6::uuid, (${PROJECT_OF_IDS.replaceAll("$1", "$10")})), $7, $8::jsonb, $9
+       RETURNING "projectId"::text AS "projectId"`,
+      [id, iso(new Date()), record.actorId ?? null, record.tokenPrefix ?? null, record.clientAddress ?? null, record.projectId ?? null, record.operation, json(record.targetIds), record.requestId ?? null, record.targetIds ?? []],
+    );
+    return { id, projectId: rows[0]?.projectId ?? null };
   }
 
   /** Appends the outcome and removes the intent row, together. */
   complete(pendingId: string, record: AuditRecord): Promise<void> {
-    return this.prisma.$transaction(async (tx) => {
-      await tx.auditPending.deleteMany({ where: { id: pendingId } });
-      await appendIn(tx, [record]);
-    }, TRANSACTION);
+    return this.transaction(async (client) => {
+      await client.query(`DELETE FROM "AuditPending" WHERE id = $1`, [pendingId]);
+      await appendIn(client, [record]);
+    });
   }
 
   /** Records intent rows older than `before` as FAILED with OUTCOME_UNKNOWN; returns how many. */
   async recordAbandoned(before: Date): Promise<number> {
-    const stale = await this.prisma.auditPending.findMany({ where: { startedAt: { lt: before } }, orderBy: { startedAt: "asc" }, take: 500 });
     let recorded = 0;
-    for (const pending of stale) {
-      await this.prisma.$transaction(async (tx) => {
-        // Deleted first: of two processes sweeping at once, only one records it.
-        const { count } = await tx.auditPending.deleteMany({ where: { id: pending.id } });
-        if (count === 0) return;
-        const { id: _id, startedAt: _startedAt, targetIds, ...rest } = pending;
-        await appendIn(tx, [{ ...rest, targetIds: targetIds as string[], outcome: "FAILED", codes: ["OUTCOME_UNKNOWN"] }]);
-        recorded += 1;
-      }, TRANSACTION);
+    for (;;) {
+      const done = await this.transaction(async (client) => {
+        // Taken and deleted at once: of two processes sweeping together, each row goes to one.
+        const { rows } = await client.query<{ actorId: string | null; tokenPrefix: string | null; clientAddress: string | null; projectId: string | null; operation: string; targetIds: string[]; requestId: string | null }>(
+          `DELETE FROM "AuditPending" WHERE id IN (SELECT id FROM "AuditPending" WHERE "startedAt" < $1 ORDER BY "startedAt" LIMIT 100 FOR UPDATE SKIP LOCKED)
+           RETURNING "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", "requestId"`,
+          [iso(before)],
+        );
+        await appendIn(client, rows.map((row) => ({ ...row, outcome: "FAILED" as const, codes: ["OUTCOME_UNKNOWN"] })));
+        return rows.length;
+      });
+      recorded += done;
+      if (done < 100) return recorded;
     }
-    return recorded;
   }
 
   /**
@@ -86,27 +112,34 @@ export class AuditStore {
    * "audit.prune" event saying how many went. Returns that number.
    */
   prune(cutoff: Date): Promise<number> {
-    return this.prisma.$transaction(async (tx) => {
-      await lockChain(tx);
-      // `at` never decreases along the chain (see appendIn), so this is a prefix of it.
-      const last = await tx.auditEvent.findFirst({ where: { at: { lt: cutoff } }, orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+    return this.transaction(async (client) => {
+      await lockChain(client);
+      // `at` never decreases along the chain (see appendIn), so this is a prefix of it. (The
+      // qualified name sorts by the bigint column, not by its text alias.)
+      const { rows } = await client.query<{ seq: string; hash: string }>(
+        `SELECT seq::text AS seq, hash FROM "AuditEvent" WHERE at < $1 ORDER BY "AuditEvent".seq DESC LIMIT 1`,
+        [iso(cutoff)],
+      );
+      const last = rows[0];
       if (!last) return 0;
-      const deletedEvents = await tx.auditEvent.count({ where: { seq: { lte: last.seq } } });
-      await tx.auditAnchor.create({ data: { seq: last.seq, hash: last.hash, deletedEvents } });
-      await tx.auditEvent.deleteMany({ where: { seq: { lte: last.seq } } });
-      await appendIn(tx, [{ operation: "audit.prune", outcome: "OK", count: deletedEvents }]);
+      const counted = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "AuditEvent" WHERE seq <= $1`, [last.seq]);
+      const deletedEvents = counted.rows[0]!.n;
+      await client.query(`INSERT INTO "AuditAnchor" (id, seq, hash, "deletedEvents") VALUES ($1, $2, $3, $4)`, [randomUUID(), last.seq, last.hash, deletedEvents]);
+      await client.query(`DELETE FROM "AuditEvent" WHERE seq <= $1`, [last.seq]);
+      await appendIn(client, [{ operation: "audit.prune", outcome: "OK", count: deletedEvents }]);
       return deletedEvents;
-    }, TRANSACTION);
+    });
   }
 
   /** Walks the whole chain from the newest anchor; names the first broken link. */
   async verify(): Promise<ChainReport> {
-    const anchor = await this.prisma.auditAnchor.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+    const { prisma } = this.database;
+    const anchor = await prisma.auditAnchor.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
     const start = anchor ?? GENESIS;
     const verifier = new ChainVerifier(start);
     let cursor: bigint | undefined;
     for (;;) {
-      const rows = await this.prisma.auditEvent.findMany({
+      const rows = await prisma.auditEvent.findMany({
         where: cursor === undefined ? {} : { seq: { gt: cursor } },
         orderBy: { seq: "asc" },
         take: VERIFY_BATCH,
@@ -118,57 +151,86 @@ export class AuditStore {
     return { intact: !verifier.broken, checkedEvents: verifier.checked, head: verifier.head, start, broken: verifier.broken };
   }
 
-  /**
-   * The project that ids from a mutation's arguments belong to: a project itself, or a backend,
-   * instance or provisioning run of one. Null when none of them is (or no longer is) known.
-   */
-  async projectOf(ids: string[]): Promise<string | null> {
-    if (ids.length === 0) return null;
-    const rows = await this.prisma.$queryRaw<{ projectId: string }[]>`
-      SELECT id::text AS "projectId" FROM "Project" WHERE id = ANY(${ids}::uuid[])
-      UNION ALL SELECT "projectId"::text FROM "Backend" WHERE id = ANY(${ids}::uuid[])
-      UNION ALL SELECT b."projectId"::text FROM "Instance" i JOIN "Backend" b ON b.id = i."backendId" WHERE i.id = ANY(${ids}::uuid[])
-      UNION ALL SELECT b."projectId"::text FROM "ProvisioningRun" r JOIN "Backend" b ON b.id = r."backendId" WHERE r.id = ANY(${ids}::uuid[])
-      LIMIT 1`;
-    return rows[0]?.projectId ?? null;
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.database.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 }
 
-function lockChain(tx: Tx): Promise<number> {
-  return tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY}::bigint)`;
+async function lockChain(client: pg.PoolClient): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [CHAIN_LOCK_KEY]);
 }
 
-async function chainHead(tx: Tx): Promise<ChainStart & { at?: Date }> {
-  const last = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true, at: true } });
-  if (last) return last;
-  return (await tx.auditAnchor.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } })) ?? GENESIS;
+/** The newest event, or else the newest anchor, or else genesis. */
+async function chainHead(client: pg.PoolClient): Promise<ChainStart & { atMs?: number }> {
+  const { rows } = await client.query<{ seq: string; hash: string; atMs: number | null }>(
+    `SELECT head.seq::text AS seq, head.hash, head."atMs" FROM (
+       (SELECT seq, hash, ${AT_MS} AS "atMs" FROM "AuditEvent" ORDER BY seq DESC LIMIT 1)
+       UNION ALL (SELECT seq, hash, NULL::float8 FROM "AuditAnchor" ORDER BY seq DESC LIMIT 1)
+     ) AS head ORDER BY head.seq DESC LIMIT 1`,
+  );
+  const head = rows[0];
+  return head ? { seq: BigInt(head.seq), hash: head.hash, atMs: head.atMs ?? undefined } : GENESIS;
 }
 
-async function appendIn(tx: Tx, records: AuditRecord[]): Promise<void> {
-  await lockChain(tx);
-  let head = await chainHead(tx);
+async function appendIn(client: pg.PoolClient, records: AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await lockChain(client);
+  let head = await chainHead(client);
   for (const record of records) {
     // Never earlier than the row before (clocks of two replicas may disagree): retention can
     // then cut the chain by time and still delete only a prefix of it.
-    const at = new Date(Math.max(Date.now(), head.at?.getTime() ?? 0));
-    const row = { seq: head.seq + 1n, id: randomUUID(), at, ...pendingColumns(record), outcome: record.outcome, codes: record.codes ?? [], count: record.count ?? 1 };
+    const at = new Date(Math.max(Date.now(), head.atMs ?? 0));
+    const row = {
+      seq: head.seq + 1n,
+      id: randomUUID(),
+      at,
+      actorId: record.actorId ?? null,
+      tokenPrefix: record.tokenPrefix ?? null,
+      clientAddress: record.clientAddress ?? null,
+      projectId: record.projectId ?? null,
+      operation: record.operation,
+      targetIds: record.targetIds ?? [],
+      outcome: record.outcome,
+      codes: record.codes ?? [],
+      requestId: record.requestId ?? null,
+      count: record.count ?? 1,
+    };
     const hash = chainHash(head.hash, row);
-    await tx.auditEvent.create({ data: { ...row, prevHash: head.hash, hash } });
-    head = { seq: row.seq, hash, at };
+    await client.query(`INSERT INTO "AuditEvent" (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13, $14, $15)`, [
+      row.id,
+      row.seq.toString(),
+      iso(at),
+      row.actorId,
+      row.tokenPrefix,
+      row.clientAddress,
+      row.projectId,
+      row.operation,
+      json(row.targetIds),
+      row.outcome,
+      json(row.codes),
+      row.requestId,
+      row.count,
+      head.hash,
+      hash,
+    ]);
+    head = { seq: row.seq, hash, atMs: at.getTime() };
   }
 }
 
-function pendingColumns(record: PendingRecord) {
-  return {
-    actorId: record.actorId ?? null,
-    tokenPrefix: record.tokenPrefix ?? null,
-    clientAddress: record.clientAddress ?? null,
-    projectId: record.projectId ?? null,
-    operation: record.operation,
-    targetIds: record.targetIds ?? [],
-    requestId: record.requestId ?? null,
-  };
-}
+/** For timestamp-without-time-zone columns that hold UTC: PostgreSQL ignores the trailing Z. */
+const iso = (date: Date) => date.toISOString();
+const json = (value: unknown[] | undefined) => JSON.stringify(value ?? []);
 
 function toStored(row: Prisma.AuditEventGetPayload<object>): StoredRow {
   // The JSON columns are hashed as stored, whatever an edit made of them.

@@ -42,12 +42,9 @@ export async function auditedMutation<T>(store: AuditStore, logger: Logger, call
     operation: call.operation,
     requestId: call.requestId,
   };
-  let pendingId: string;
-  let projectId: string | null;
+  let pending: { id: string; projectId: string | null };
   try {
-    // Looked up before the mutation runs: after deleteProject or deleteBackend it would be gone.
-    projectId = projectIdIn(call.args) ?? (await store.projectOf(argumentIds));
-    pendingId = await store.begin({ ...base, projectId, targetIds: argumentIds });
+    pending = await store.begin({ ...base, projectId: projectIdIn(call.args), targetIds: argumentIds });
   } catch (error) {
     logger.error({ err: error, operation: call.operation, requestId: call.requestId }, "audit log unavailable: mutation refused");
     throw new AuditUnavailableError(`The audit log cannot be written, so ${call.operation} was not run; nothing changed. Retry shortly.`);
@@ -65,14 +62,14 @@ export async function auditedMutation<T>(store: AuditStore, logger: Logger, call
   }
   const payload = "value" in result ? result.value : undefined;
   try {
-    await store.complete(pendingId, {
+    await store.complete(pending.id, {
       ...base,
-      projectId: projectId ?? projectIdIn(payload),
+      projectId: pending.projectId ?? projectIdIn(payload),
       targetIds: union(argumentIds, idsIn(payload)),
       ...outcome,
     });
   } catch (error) {
-    logger.error({ err: error, operation: call.operation, requestId: call.requestId, pendingId, outcome: outcome.outcome }, "audit log unavailable: outcome not recorded");
+    logger.error({ err: error, operation: call.operation, requestId: call.requestId, pendingId: pending.id, outcome: outcome.outcome }, "audit log unavailable: outcome not recorded");
     // One that was refused or failed anyway keeps its own answer (it says what went wrong); one
     // that went through must not report success unrecorded.
     if (outcome.outcome === "OK") {

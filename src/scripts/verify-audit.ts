@@ -14,7 +14,7 @@ import { createLogger } from "../logging/logger.js";
 export async function verifyAuditLog(databaseUrl: string): Promise<{ intact: boolean; text: string }> {
   const database = openDatabase(databaseUrl, 2);
   try {
-    const report = await new AuditStore(database.prisma).verify();
+    const report = await new AuditStore(database).verify();
     const from = `from position ${report.start.seq}${report.start.seq > 0n ? " (the anchor left by retention pruning)" : ""}`;
     if (report.broken) {
       const { eventId, seq, problem } = report.broken;

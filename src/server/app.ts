@@ -97,7 +97,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     logger,
   );
-  const audit = new AuditLog(database.prisma, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
+  const audit = new AuditLog(database, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
   const services = createServices({
     audit,
     prisma: database.prisma,
