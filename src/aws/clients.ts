@@ -11,6 +11,7 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { recordedParameters } from "./call-parameters.js";
 import { callOutcome, classifyAwsError, type AwsCallOutcome } from "./errors.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
 
@@ -44,13 +45,18 @@ export interface AwsCallRecord {
   resource?: string;
   /** Main identifier from the input (bucket, secret name, role, subnet ids…). Never a secret value. */
   target?: string;
+  /** The request's parameters as sent, secrets and payloads withheld (recordedParameters). */
+  parameters: Record<string, unknown>;
 }
 
 /** Runs before every SDK call of every client from the factory; throwing fails the call. */
 export type AwsCallMiddleware = (call: AwsCallRecord) => void | Promise<void>;
 
+/** What an observer learns of a call: no input, no parameters. */
+export type AwsCallSummary = Pick<AwsCallRecord, "service" | "region" | "operation" | "action">;
+
 /** Runs after every SDK call (its retries included) with how it ended and how long it took (metrics). */
-export type AwsCallObserver = (call: AwsCallRecord, outcome: AwsCallOutcome, seconds: number) => void;
+export type AwsCallObserver = (call: AwsCallSummary, outcome: AwsCallOutcome, seconds: number) => void;
 
 export interface AwsClientFactoryOptions {
   /** Endpoint for every service (moto, LocalStack, a proxy). Defaults to $AWS_ENDPOINT_URL. */
@@ -181,22 +187,23 @@ function addCallMiddleware(client: object, service: AwsServiceName, region: stri
     (next, context) => async (args) => {
       const commandName = context.commandName ?? "Unknown";
       const input = args.input as Record<string, unknown>;
-      const call: AwsCallRecord = {
-        service,
-        region,
-        operation: operationName(commandName),
-        action: iamActionFor(service, commandName),
-        resource: resourceArnFor(service, commandName, input),
-        target: targetOf(input),
-      };
-      await middleware?.(call);
+      const call: AwsCallSummary = { service, region, operation: operationName(commandName), action: iamActionFor(service, commandName) };
+      if (middleware) {
+        await middleware({
+          ...call,
+          resource: resourceArnFor(service, commandName, input),
+          target: targetOf(input),
+          parameters: recordedParameters(input),
+        });
+      }
+      if (!observer) return next(args);
       const started = performance.now();
       try {
         const output = await next(args);
-        observer?.(call, "ok", (performance.now() - started) / 1000);
+        observer(call, "ok", (performance.now() - started) / 1000);
         return output;
       } catch (error) {
-        observer?.(call, callOutcome(classifyAwsError(error, service, commandName)), (performance.now() - started) / 1000);
+        observer(call, callOutcome(classifyAwsError(error, service, commandName)), (performance.now() - started) / 1000);
         throw error;
       }
     },

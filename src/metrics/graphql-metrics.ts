@@ -1,7 +1,8 @@
 // GraphQL request metrics from both doors: an Apollo plugin for HTTP, and wrappers of
 // graphql-ws's execute/subscribe for WebSocket.
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { getOperationAST, type ExecutionArgs } from "graphql";
+import { execute, getOperationAST, subscribe, type ExecutionArgs } from "graphql";
+import type { ServerOptions } from "graphql-ws";
 import type { Metrics } from "./metrics.js";
 
 const secondsSince = (started: number) => (performance.now() - started) / 1000;
@@ -26,7 +27,7 @@ type Run<R> = (args: ExecutionArgs) => R;
 const hasErrors = (result: unknown) => Array.isArray((result as { errors?: unknown } | null)?.errors) && (result as { errors: unknown[] }).errors.length > 0;
 
 /** Wraps graphql-ws's `execute` or `subscribe` (an iterable result: a subscription set up). */
-export function timedOverWebSocket<R>(metrics: Metrics, run: Run<R | Promise<R>>): Run<Promise<R>> {
+function timedOverWebSocket<R>(metrics: Metrics, run: Run<R | Promise<R>>): Run<Promise<R>> {
   return async (args) => {
     const started = performance.now();
     const name = args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value;
@@ -38,5 +39,14 @@ export function timedOverWebSocket<R>(metrics: Metrics, run: Run<R | Promise<R>>
       metrics.observeGraphql(name, "error", secondsSince(started));
       throw error;
     }
+  };
+}
+
+/** graphql-ws server options whose operations (and subscriptions' set-up) are counted and timed. */
+export function withWebSocketMetrics<P extends Record<string, unknown> | undefined, E>(metrics: Metrics, options: ServerOptions<P, E>): ServerOptions<P, E> {
+  return {
+    ...options,
+    execute: timedOverWebSocket(metrics, options.execute ?? execute),
+    subscribe: timedOverWebSocket(metrics, options.subscribe ?? subscribe),
   };
 }

@@ -89,7 +89,8 @@ describe("the audit log", () => {
     expect(result.data.updateProject.userErrors).toEqual([]);
     const [newest] = nodes(await events(alice, { projectId: projectP, first: 1 }));
     expect(newest).toMatchObject({ operation: "updateProject", actor: { id: alice.id }, tokenPrefix: prefixOf(alice), outcome: "OK", targetIds: [projectP] });
-    expect(newest.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    // The connection's request id and the operation's id within it.
+    expect(newest.requestId).toMatch(/^[\w.-]+:[\w-]+$/);
     expect(newest.clientAddress).toMatch(/127\.0\.0\.1$/);
   });
 
