@@ -42,13 +42,13 @@ export interface ChainReport {
 
 /**
  * The project that ids from a mutation's arguments belong to: a project itself, or a backend,
- * instance or provisioning run of one ($1: uuid[]).
+ * instance or provisioning run of one. `ids` is the SQL parameter holding them (a uuid[]).
  */
-const PROJECT_OF_IDS = `
-  SELECT id FROM "Project" WHERE id = ANY($1::uuid[])
-  UNION ALL SELECT "projectId" FROM "Backend" WHERE id = ANY($1::uuid[])
-  UNION ALL SELECT b."projectId" FROM "Instance" i JOIN "Backend" b ON b.id = i."backendId" WHERE i.id = ANY($1::uuid[])
-  UNION ALL SELECT b."projectId" FROM "ProvisioningRun" r JOIN "Backend" b ON b.id = r."backendId" WHERE r.id = ANY($1::uuid[])
+const projectOfIds = (ids: string) => `
+  SELECT id FROM "Project" WHERE id = ANY(${ids})
+  UNION ALL SELECT "projectId" FROM "Backend" WHERE id = ANY(${ids})
+  UNION ALL SELECT b."projectId" FROM "Instance" i JOIN "Backend" b ON b.id = i."backendId" WHERE i.id = ANY(${ids})
+  UNION ALL SELECT b."projectId" FROM "ProvisioningRun" r JOIN "Backend" b ON b.id = r."backendId" WHERE r.id = ANY(${ids})
   LIMIT 1`;
 
 const PENDING_COLUMNS = `id, "startedAt", "actorId", "tokenPrefix", "clientAddress", "projectId", operation, "targetIds", "requestId"`;
@@ -72,7 +72,7 @@ export class AuditStore {
     const id = randomUUID();
     const { rows } = await this.database.pool.query<{ projectId: string | null }>(
       `INSERT INTO "AuditPending" (${PENDING_COLUMNS})
-       SELECT $1, $2, $3, $4, $5, COALESCE($6::uuid, (${PROJECT_OF_IDS.replaceAll("$1", "$10")})), $7, $8::jsonb, $9
+       SELECT $1, $2, $3, $4, $5, COALESCE($6::uuid, (${projectOfIds("$10::uuid[]")})), $7, $8::jsonb, $9
        RETURNING "projectId"::text AS "projectId"`,
       [id, iso(new Date()), record.actorId ?? null, record.tokenPrefix ?? null, record.clientAddress ?? null, record.projectId ?? null, record.operation, json(record.targetIds), record.requestId ?? null, record.targetIds ?? []],
     );
