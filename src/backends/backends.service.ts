@@ -18,6 +18,10 @@ import { accessKeyIdHint, type BackendCredentials } from "./backend-credentials.
 import { assertRole, type ProjectAccess, type ProjectAccessService } from "../projects/project-access.js";
 import { isUniqueViolation } from "../db/prisma-errors.js";
 import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
+import { backendBusy, beingDeleted, type BackendDeletion, type DeleteBackendResult } from "./backend-deletion.js";
+import { withBackendLock } from "./backend-lock.js";
+import { retireOld, takeBack, type WrittenSecret } from "./credentials-swap.js";
+import { updateProblem } from "./update-guard.js";
 
 export interface CredentialsInput {
   mode: AwsCredentialsMode;
@@ -60,7 +64,6 @@ export interface BackendsSettings {
 }
 
 const CREDENTIALS_FIELD = ["input", "credentials"];
-const ACTIVE_INSTANCE_STATUSES = ["PENDING", "RUNNING", "TERMINATING"] as const;
 const DEFAULT_IDENTITY_TTL_MS = 60_000;
 
 const awsFailureError = (failure: AwsFailure, field: string[]): UserErrorData => ({
@@ -68,8 +71,6 @@ const awsFailureError = (failure: AwsFailure, field: string[]): UserErrorData =>
   message: failure.kind === "ACCESS_DENIED" ? `These credentials are not allowed to perform ${failure.action}.` : failure.message,
   field,
 });
-
-const busy = (message: string): UserErrorData => ({ code: UserErrorCode.BACKEND_BUSY, message, field: ["id"] });
 
 /** Stored credentials that cannot be opened: say so, and how to recover, without a 500. */
 const unreadableCredentials = (error: SealedDataError, field: string[]): UserErrorData => ({
@@ -88,6 +89,7 @@ export class BackendsService {
     private readonly aws: AwsClientFactory,
     private readonly credentials: BackendCredentials,
     private readonly settings: BackendsSettings,
+    private readonly deletion: BackendDeletion,
   ) {}
 
   /** An AWS session acting with a backend's stored credentials. */
@@ -168,8 +170,9 @@ export class BackendsService {
     if (!found) return { userErrors: [notFound(["id"], "Backend")] };
     assertRole(found.access, "ADMIN");
     const current = found.backend;
+    if (current.deleteRequestedAt) return { userErrors: [beingDeleted()] };
     if (current.status === "PROVISIONING" || current.status === "TEARING_DOWN") {
-      return { userErrors: [busy(`The backend is ${current.status}; wait for the run to finish.`)] };
+      return { userErrors: [backendBusy(`The backend is ${current.status}; wait for the run to finish.`)] };
     }
     const region = input.region ?? current.awsRegion;
     const bucket = input.bucket ?? current.awsBucket;
@@ -207,70 +210,54 @@ export class BackendsService {
     const validated = await this.validate(source, region, bucket, subnetId);
     if ("userErrors" in validated) return validated;
 
-    let secret = { secretName: current.credentialsSecretName, sealed: current.sealedCredentials };
+    let written: WrittenSecret | null = null;
     if (input.credentials || movesAccount) {
       const stored = await this.storeCredentials(id, source, region, bucket);
       if ("userErrors" in stored) return stored;
-      secret = stored;
-      // The old secret lives under the old bucket's name (or is no longer needed): remove it.
-      const oldName = current.credentialsSecretName;
-      if (oldName && (oldName !== stored.secretName || current.awsRegion !== region)) {
-        // With the old credentials when they still open (they are the ones allowed on the old
-        // bucket's secrets), else with the new ones.
-        const old = this.credentials.tryOpen(current);
-        await deleteSecret({ factory: this.aws, credentials: old.ok ? old.source : source }, current.awsRegion, oldName);
-      }
+      written = { ...stored, region, bucket, source };
     }
+    let outcome;
     try {
-      const backend = await this.prisma.backend.update({
-        where: { id },
-        data: {
-          name,
-          awsRegion: region,
-          awsBucket: bucket,
-          awsSubnetId: subnetId,
-          awsAccountId: validated.accountId,
-          ...(image ? { settings: withImage(current.settings, image.spec) } : {}),
-          ...(input.credentials
-            ? { awsCredentialsMode: input.credentials.mode, awsAccessKeyIdHint: source.mode === "ACCESS_KEY" ? accessKeyIdHint(source.accessKeyId) : null }
-            : {}),
-          credentialsSecretName: secret.secretName,
-          sealedCredentials: secret.sealed,
-        },
+      outcome = await withBackendLock(this.prisma, id, async (tx, now) => {
+        const problem = await updateProblem(tx, current, now, movesAccount ? ["input", input.region ? "region" : "bucket"] : null);
+        if (problem) return { problem };
+        const backend = await tx.backend.update({
+          where: { id },
+          data: {
+            name,
+            awsRegion: region,
+            awsBucket: bucket,
+            awsSubnetId: subnetId,
+            awsAccountId: validated.accountId,
+            ...(image ? { settings: withImage(current.settings, image.spec) } : {}),
+            ...(input.credentials
+              ? { awsCredentialsMode: input.credentials.mode, awsAccessKeyIdHint: source.mode === "ACCESS_KEY" ? accessKeyIdHint(source.accessKeyId) : null }
+              : {}),
+            ...(written ? { credentialsSecretName: written.secretName, sealedCredentials: written.sealed } : {}),
+          },
+        });
+        return { backend };
       });
-      return { backend, userErrors: [] };
     } catch (error) {
+      if (written) await takeBack(this.aws, current, written);
       if (isUniqueViolation(error)) {
         return { userErrors: [{ code: UserErrorCode.NAME_TAKEN, message: `The project already has a backend named "${name}".`, field: ["input", "name"] }] };
       }
       throw error;
     }
+    if (!outcome?.backend) {
+      if (written) await takeBack(this.aws, current, written);
+      return { userErrors: [outcome?.problem ?? notFound(["id"], "Backend")] };
+    }
+    if (written) await retireOld(this.aws, this.credentials, current, written);
+    return { backend: outcome.backend, userErrors: [] };
   }
 
-  async delete(viewer: Viewer, id: string): Promise<{ deletedBackendId?: string; userErrors: UserErrorData[] }> {
+  async delete(viewer: Viewer, id: string): Promise<DeleteBackendResult> {
     const found = await this.find(viewer, id);
     if (!found) return { userErrors: [notFound(["id"], "Backend")] };
     assertRole(found.access, "ADMIN");
-    const { backend } = found;
-    const [activeRuns, liveInstances] = await Promise.all([
-      this.prisma.provisioningRun.count({ where: { backendId: id, status: { in: ["QUEUED", "RUNNING"] } } }),
-      this.prisma.instance.count({ where: { backendId: id, status: { in: [...ACTIVE_INSTANCE_STATUSES] } } }),
-    ]);
-    if (activeRuns > 0) return { userErrors: [busy("A provisioning run is active; wait for it to finish.")] };
-    if (liveInstances > 0) return { userErrors: [busy(`${liveInstances} instance(s) are still live; terminate them first.`)] };
-    // Stored credentials that cannot be opened (tampered, or sealed with a key that was removed)
-    // cannot delete anything, like credentials AWS no longer accepts: the row goes anyway, so a
-    // broken backend can always be removed. The secret left behind holds only the sealed copy.
-    const stored = this.credentials.tryOpen(backend);
-    if (backend.credentialsSecretName && stored.ok) {
-      const deleted = await deleteSecret({ factory: this.aws, credentials: stored.source }, backend.awsRegion, backend.credentialsSecretName);
-      // Credentials AWS no longer accepts cannot delete anything; the row goes anyway.
-      if (!deleted.ok && deleted.error.kind !== "INVALID_CREDENTIALS" && deleted.error.kind !== "NOT_FOUND") {
-        return { userErrors: [awsFailureError(deleted.error, ["id"])] };
-      }
-    }
-    await this.prisma.backend.delete({ where: { id } });
-    return { deletedBackendId: id, userErrors: [] };
+    return this.deletion.delete(id);
   }
 
   /** Re-seals every stored credential with the newest key, in PostgreSQL and Secrets Manager. */

@@ -108,7 +108,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
-  const executor = new RunExecutor(database, services.backends, countingFinishedRuns(metrics, services.publishRun), logger, {
+  const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,

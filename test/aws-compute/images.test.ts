@@ -5,15 +5,11 @@
 // MOTO_AMIS_PATH (moto.md §3.2), whose image list has jammy images from Canonical and from an
 // impostor account, so the default spec itself is exercised. (moto cannot take creation dates from
 // that list, see below: "newest" is decided by the dated names there, and by date in the unit test.)
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { DescribeImagesCommand, RegisterImageCommand } from "@aws-sdk/client-ec2";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
-import type { AwsSession } from "../../src/aws/discovery.js";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   CANONICAL_OWNER_ID,
   DEFAULT_IMAGE_SPEC,
@@ -21,8 +17,8 @@ import {
   imageSpecProblem,
   resolveImage,
 } from "../../src/aws/compute/images.js";
-import { DUMMY_KEYS, ec2Client } from "../support/moto-iam.js";
-import { resolveMotoBinary, startMoto, type MotoServer } from "../support/moto.js";
+import { useAwsSession, useMoto, usePrivateMoto } from "../support/fixtures.js";
+import { ec2Client } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
 const IMPOSTOR = "666666666666";
@@ -51,21 +47,8 @@ describe("describeImagesInput", () => {
 });
 
 describe("on the shared moto server", () => {
-  let moto: MotoServer;
-  let aws: AwsClientFactory;
-  let calls: AwsCallRecord[];
-  let session: AwsSession;
-
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  beforeEach(async () => {
-    await moto.reset();
-    calls = [];
-    aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
-    session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-  });
-  afterEach(() => aws.destroy());
+  const moto = useMoto();
+  const { calls, session } = useAwsSession(moto);
 
   it("ignores a newer image of the same name owned by another account", async () => {
     const ec2 = ec2Client(moto.endpoint, REGION);
@@ -115,11 +98,8 @@ describe("on the shared moto server", () => {
 });
 
 describe("default image on a moto_server with its own image list", () => {
-  let proc: ChildProcess;
-  let endpoint: string;
-  let dir: string;
-  let aws: AwsClientFactory;
-  let session: AwsSession;
+  let dir: string | undefined;
+  afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   const jammy = (id: string, owner: string, date: string, extra: Record<string, unknown> = {}) => ({
     ami_id: id,
@@ -141,7 +121,8 @@ describe("default image on a moto_server with its own image list", () => {
     ...extra,
   });
 
-  beforeAll(async () => {
+  /** Writes the private server's image list; returns its path. */
+  function writeImageList(): string {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "amis-"));
     const amis = [
       jammy("ami-0a0000000000000a1", CANONICAL_OWNER_ID, "2023-01-01T00:00:00.000Z"),
@@ -161,34 +142,9 @@ describe("default image on a moto_server with its own image list", () => {
     ];
     const file = path.join(dir, "amis.json");
     fs.writeFileSync(file, JSON.stringify(amis));
-    const port = await freePort();
-    endpoint = `http://127.0.0.1:${port}`;
-    proc = spawn(resolveMotoBinary(), ["-H", "127.0.0.1", "-p", String(port)], {
-      env: { ...process.env, MOTO_AMIS_PATH: file },
-      stdio: "ignore",
-    });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error("private moto_server did not start");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    aws = createAwsClientFactory({ endpoint });
-    session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-  });
-  afterAll(async () => {
-    aws?.destroy();
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((resolve) => proc.once("exit", resolve));
-      proc.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+    return file;
+  }
+  const { session } = useAwsSession(usePrivateMoto(() => ({ MOTO_AMIS_PATH: writeImageList() })));
 
   it("picks the newest available Ubuntu 22.04 amd64 image owned by Canonical", async () => {
     const result = await resolveImage(session, REGION);
@@ -216,14 +172,3 @@ describe("default image on a moto_server with its own image list", () => {
     });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -9,13 +9,12 @@ import {
   DescribeInstancesCommand,
   DescribeSpotInstanceRequestsCommand,
   DescribeVolumesCommand,
-  EC2Client,
   RequestSpotInstancesCommand,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand } from "@aws-sdk/client-iam";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
+import { describe, expect, it } from "vitest";
+import { createAwsClientFactory } from "../../src/aws/clients.js";
 import type { AwsSession } from "../../src/aws/discovery.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { resolveImage, CANONICAL_OWNER_ID } from "../../src/aws/compute/images.js";
@@ -31,9 +30,9 @@ import {
   terminateInstance,
   type RunInstanceInput,
 } from "../../src/aws/compute/instances.js";
-import { on, startFaultProxy, type FaultProxy, type ProxiedRequest } from "../support/fault-proxy.js";
-import { DUMMY_KEYS, createSubnet, ec2Client, iamClient } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { on, sendTo, type ProxiedRequest } from "../support/fault-proxy.js";
+import { useAwsClient, useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
+import { createSubnet, ec2Client, iamClient } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "my-bucket";
@@ -41,33 +40,10 @@ const PROFILE = "dstack_role_my_bucket";
 const SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")} alice@laptop`;
 const XENIAL = { namePattern: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", owner: CANONICAL_OWNER_ID };
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
-let session: AwsSession;
-let inspect: EC2Client;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.clearRequests();
-  calls = [];
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
-  session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-  inspect = ec2Client(moto.endpoint, REGION);
-});
-afterEach(() => {
-  aws.destroy();
-  inspect.destroy();
-});
+const moto = useMoto();
+const proxy = useFaultProxy(moto);
+const { calls, session } = useAwsSession(moto);
+const inspect = useAwsClient(() => ec2Client(moto.endpoint, REGION));
 
 /** What provisioning would have created: role + instance profile, and the security group. */
 async function provision(options: { subnet?: boolean } = {}) {
@@ -110,27 +86,23 @@ async function allInstances() {
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
 }
 
+/** A spot request made straight in moto (which fulfils it at once), its request tagged for `bucket`. */
+function requestSpot(instanceType: "g4dn.xlarge" | "t3.micro", bucket: string) {
+  return inspect.send(
+    new RequestSpotInstancesCommand({
+      InstanceCount: 1,
+      Type: "one-time",
+      LaunchSpecification: { ImageId: "ami-785db401", InstanceType: instanceType },
+      TagSpecifications: [{ ResourceType: "spot-instances-request", Tags: [{ Key: "dstack_bucket", Value: bucket }] }],
+    }),
+  );
+}
+
 const runInstancesRequests = () => proxy.requests.filter((r) => r.action === "RunInstances");
 const tokenOf = (request: ProxiedRequest) => new URLSearchParams(request.body).get("ClientToken");
 
 function ec2ErrorBody(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault</RequestID></Response>`;
-}
-
-/** Sends a request the proxy recorded to moto itself, as the proxy would have, and returns moto's answer. */
-function forwardToMoto(request: ProxiedRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  const target = new URL(moto.endpoint);
-  const headers = { ...request.headers };
-  delete headers.expect;
-  return new Promise((resolve, reject) => {
-    const outgoing = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.path, headers }, (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-      incoming.on("end", () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    outgoing.on("error", reject);
-    outgoing.end(request.body);
-  });
 }
 
 describe("runInstance", () => {
@@ -253,7 +225,7 @@ describe("runInstance through failures (fault proxy)", () => {
       // The launch reaches moto, but the answer never reaches the client.
       match: (request) => {
         if (request.action !== "RunInstances" || handled) return false;
-        handled = forwardToMoto(request);
+        handled = sendTo(moto.endpoint, request);
         return true;
       },
       fault: { kind: "timeout" },
@@ -291,7 +263,7 @@ describe("runInstance through failures (fault proxy)", () => {
         if (request.action !== "RunInstances" || replay.body) return false;
         if (!launched) {
           firstToken = tokenOf(request);
-          launched = forwardToMoto(request);
+          launched = sendTo(moto.endpoint, request);
           void launched.then((answer) => void (replay.body = answer.body));
         }
         return true;
@@ -397,14 +369,7 @@ describe("describe and status", () => {
 
   it("describes spot requests (moto fulfils them at once) and maps them with their instance", async () => {
     await launchInput();
-    const request = await inspect.send(
-      new RequestSpotInstancesCommand({
-        InstanceCount: 1,
-        Type: "one-time",
-        LaunchSpecification: { ImageId: "ami-785db401", InstanceType: "g4dn.xlarge" },
-        TagSpecifications: [{ ResourceType: "spot-instances-request", Tags: [{ Key: "dstack_bucket", Value: BUCKET }] }],
-      }),
-    );
+    const request = await requestSpot("g4dn.xlarge", BUCKET);
     const requestId = request.SpotInstanceRequests![0].SpotInstanceRequestId!;
     const requests = await describeSpotRequests(session, REGION, [requestId, "sir-00000000"]);
     expect(requests).toMatchObject({ ok: true, value: { missing: ["sir-00000000"] } });
@@ -423,12 +388,13 @@ describe("terminateInstance", () => {
     const launched = await runInstance(session, REGION, await launchInput());
     const instanceId = launched.ok ? launched.value.instanceId : "";
     const result = await terminateInstance(session, REGION, { instanceId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceId, spotRequestId: null } });
+    // EC2 answers TerminateInstances with the state it is now in: not yet "terminated".
+    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId: null } });
     const [instance] = await allInstances();
     expect(instance.State?.Name).toBe("terminated");
 
     calls.length = 0;
-    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated" } });
+    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated", instanceState: "terminated" } });
     expect(calls.map((c) => c.operation)).toEqual(["DescribeInstances"]);
     expect(await terminateInstance(session, REGION, { instanceId: "i-0123456789abcdef0", bucket: BUCKET })).toMatchObject({
       ok: true,
@@ -440,14 +406,7 @@ describe("terminateInstance", () => {
 
   it("cancels the spot request first, then terminates its instance", async () => {
     await launchInput();
-    const request = await inspect.send(
-      new RequestSpotInstancesCommand({
-        InstanceCount: 1,
-        Type: "one-time",
-        LaunchSpecification: { ImageId: "ami-785db401", InstanceType: "g4dn.xlarge" },
-        TagSpecifications: [{ ResourceType: "spot-instances-request", Tags: [{ Key: "dstack_bucket", Value: BUCKET }] }],
-      }),
-    );
+    const request = await requestSpot("g4dn.xlarge", BUCKET);
     const spotRequestId = request.SpotInstanceRequests![0].SpotInstanceRequestId!;
     const instanceId = request.SpotInstanceRequests![0].InstanceId!;
     // On AWS RunInstances tags the instance itself; moto's spot request does not pass tags on.
@@ -455,7 +414,7 @@ describe("terminateInstance", () => {
 
     calls.length = 0;
     const result = await terminateInstance(session, REGION, { spotRequestId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceId, spotRequestId } });
+    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId } });
     const mutations = calls.map((c) => c.operation).filter((op) => !op.startsWith("Describe"));
     expect(mutations).toEqual(["CancelSpotInstanceRequests", "TerminateInstances"]);
     // moto forgets a cancelled request (AWS keeps it as "cancelled" for a while).
@@ -495,14 +454,7 @@ describe("terminateInstance", () => {
 
   it("refuses a spot request of another bucket before cancelling anything", async () => {
     await launchInput();
-    const request = await inspect.send(
-      new RequestSpotInstancesCommand({
-        InstanceCount: 1,
-        Type: "one-time",
-        LaunchSpecification: { ImageId: "ami-785db401", InstanceType: "t3.micro" },
-        TagSpecifications: [{ ResourceType: "spot-instances-request", Tags: [{ Key: "dstack_bucket", Value: "other-bucket" }] }],
-      }),
-    );
+    const request = await requestSpot("t3.micro", "other-bucket");
     const spotRequestId = request.SpotInstanceRequests![0].SpotInstanceRequestId!;
     const result = await terminateInstance(session, REGION, { spotRequestId, bucket: BUCKET });
     expect(result).toMatchObject({ ok: false, error: { kind: "NOT_OURS" } });

@@ -1,36 +1,21 @@
 // Logs (FilterLogEvents) and artifacts (ListObjectsV2, presigned GET) against moto_server.
-import { CreateLogGroupCommand, CreateLogStreamCommand, CloudWatchLogsClient, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
-import type { AwsSession } from "../../src/aws/discovery.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { keyOutsidePrefix, listArtifacts, presignDownload, projectArtifactsPrefix } from "../../src/aws/compute/artifacts.js";
 import { filterLogEvents, type LogEvent } from "../../src/aws/compute/logs.js";
-import { DUMMY_KEYS, createBucket, s3Client } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { useAwsSession, useMoto } from "../support/fixtures.js";
+import { createBucket, logsClient, s3Client } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "my-bucket";
 const GROUP = `/dstack/jobs/${BUCKET}`;
 
-let moto: MotoServer;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
-let session: AwsSession;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-beforeEach(async () => {
-  await moto.reset();
-  calls = [];
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
-  session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-});
-afterEach(() => aws.destroy());
+const moto = useMoto();
+const { calls, session } = useAwsSession(moto);
 
 async function putEvents(group: string, stream: string, messages: string[], start: number) {
-  const logs = new CloudWatchLogsClient({ endpoint: moto.endpoint, region: REGION, credentials: DUMMY_KEYS, maxAttempts: 1 });
+  const logs = logsClient(moto.endpoint, REGION);
   await logs.send(new CreateLogGroupCommand({ logGroupName: group })).catch((e: { name?: string }) => {
     if (e.name !== "ResourceAlreadyExistsException") throw e;
   });

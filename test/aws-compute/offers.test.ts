@@ -1,9 +1,7 @@
 // Offers against moto_server: its static instance type data (1263 types, GPUs included), its fixed
 // spot prices (0.00001 in every zone), and no Price List API at all (HTTP 500), which must give a
 // null on-demand price, never a made-up one.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
-import type { AwsSession } from "../../src/aws/discovery.js";
+import { describe, expect, it } from "vitest";
 import {
   listInstanceOffers,
   listPricedOffers,
@@ -12,26 +10,12 @@ import {
   onDemandPrices,
   PRICING_REGION,
 } from "../../src/aws/compute/offers.js";
-import { DUMMY_KEYS } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { useAwsSession, useMoto } from "../support/fixtures.js";
 
 const REGION = "eu-west-1";
-let moto: MotoServer;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
-let session: AwsSession;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-beforeEach(async () => {
-  await moto.reset();
-  calls = [];
-  // maxAttempts 1: moto's Price List 500s would otherwise be retried with backoff in every test.
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, maxAttempts: 1, middleware: (call) => void calls.push(call) });
-  session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-});
-afterEach(() => aws.destroy());
+const moto = useMoto();
+// maxAttempts 1: moto's Price List 500s would otherwise be retried with backoff in every test.
+const { calls, session } = useAwsSession(moto, { maxAttempts: 1 });
 
 // moto's instance types are static (a reset keeps them), so the filter tests share one listing.
 const shared = { cache: new OfferCache() };

@@ -1,8 +1,8 @@
 // Project secrets against moto_server (which stores resource policies but never enforces them), with
 // the fault proxy for AWS's "principal not propagated yet" answer to PutResourcePolicy.
-import { DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
+import { DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { describe, expect, it } from "vitest";
+import { createAwsClientFactory } from "../../src/aws/clients.js";
 import type { AwsSession } from "../../src/aws/discovery.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import * as projectSecrets from "../../src/aws/compute/project-secrets.js";
@@ -14,41 +14,19 @@ import {
   secretResourcePolicy,
   setProjectSecret,
 } from "../../src/aws/compute/project-secrets.js";
-import { on, startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { DUMMY_KEYS } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { on } from "../support/fault-proxy.js";
+import { useAwsClient, useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
+import { secretsClient } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "my-bucket";
 const ROLE = "arn:aws:iam::123456789012:role/dstack_role_my_bucket";
 const VALUE = "s3cr3t-v4lue-never-returned";
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
-let session: AwsSession;
-let inspect: SecretsManagerClient;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  calls = [];
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
-  session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-  inspect = new SecretsManagerClient({ endpoint: moto.endpoint, region: REGION, credentials: DUMMY_KEYS });
-});
-afterEach(() => {
-  aws.destroy();
-  inspect.destroy();
-});
+const moto = useMoto();
+const proxy = useFaultProxy(moto);
+const { calls, session } = useAwsSession(moto);
+const inspect = useAwsClient(() => secretsClient(moto.endpoint, REGION));
 
 describe("names and policy", () => {
   it("names secrets /dstack/<bucket>/secrets/<project id>/<name>", () => {

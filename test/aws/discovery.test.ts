@@ -2,14 +2,14 @@
 // subnets with public/private labels, and one user error per problem on the field it concerns.
 // Permission cases use moto IAM users under enforcement, never SDK mocks.
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory, type AwsCredentialSource } from "../../src/aws/clients.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { AwsCredentialSource } from "../../src/aws/clients.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { AWS_REGIONS } from "../../src/aws/regions.js";
 import { UserErrorCode } from "../../src/errors/codes.js";
 import { AwsDiscoveryService } from "../../src/backends/discovery.service.js";
-import { on, startFaultProxy, type ProxiedRequest } from "../support/fault-proxy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { on, type ProxiedRequest } from "../support/fault-proxy.js";
+import { useAwsSession, useDefaultCredentialChain, useFaultProxy, useMoto } from "../support/fixtures.js";
 import { createBucket, createIamUser, createSubnet, policy, type MotoUser } from "../support/moto-iam.js";
 
 const DUMMY: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" };
@@ -20,21 +20,12 @@ const keysOf = (user: MotoUser): AwsCredentialSource => ({
 });
 const ALLOW_ALL = policy([{ Effect: "Allow", Action: "*", Resource: "*" }]);
 
-let moto: MotoServer;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
+const moto = useMoto();
+const { factory: aws, calls } = useAwsSession(moto);
 let discovery: AwsDiscoveryService;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-beforeEach(async () => {
-  await moto.reset();
-  calls = [];
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
+beforeEach(() => {
   discovery = new AwsDiscoveryService(aws);
 });
-afterEach(() => aws.destroy());
 
 describe("credentials", () => {
   it("without credentials: regions only, and no AWS call", async () => {
@@ -111,33 +102,8 @@ describe("credentials", () => {
   });
 
   describe("DEFAULT credentials (the server's chain)", () => {
-    const VARS = [
-      "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY",
-      "AWS_SESSION_TOKEN",
-      "AWS_PROFILE",
-      "AWS_SHARED_CREDENTIALS_FILE",
-      "AWS_CONFIG_FILE",
-      "AWS_EC2_METADATA_DISABLED",
-      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-      "AWS_WEB_IDENTITY_TOKEN_FILE",
-    ];
-    let saved: Record<string, string | undefined>;
-    beforeEach(() => {
-      saved = Object.fromEntries(VARS.map((name) => [name, process.env[name]]));
-      for (const name of VARS) delete process.env[name];
-      // No profile files and no instance metadata: the chain can only find the env vars below.
-      process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials";
-      process.env.AWS_CONFIG_FILE = "/nonexistent/config";
-      process.env.AWS_EC2_METADATA_DISABLED = "true";
-    });
-    afterEach(() => {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    });
+    // No keys, profile files or instance metadata: the chain can only find the env vars set below.
+    useDefaultCredentialChain("each");
 
     it("uses the environment's key", async () => {
       const user = await createIamUser(moto.endpoint, { userName: "server", policy: ALLOW_ALL });
@@ -358,6 +324,10 @@ describe("subnet", () => {
 });
 
 describe("faults and parallelism (through the fault proxy)", () => {
+  const proxy = useFaultProxy(moto);
+  const { factory: viaProxy } = useAwsSession(proxy);
+  const { factory: viaProxyOnce } = useAwsSession(proxy, { maxAttempts: 1 });
+
   it("calls run in parallel: with 100 ms added to every call, discovery takes about two rounds", async () => {
     await createBucket(moto.endpoint, "chosen-bucket", "us-east-1");
     for (const name of ["extra-one", "extra-two", "extra-three"]) await createBucket(moto.endpoint, name, "eu-west-1");
@@ -365,91 +335,63 @@ describe("faults and parallelism (through the fault proxy)", () => {
     const input = { credentials: DUMMY, region: "us-east-1", bucket: "chosen-bucket", subnetId };
     await discovery.discover(input); // warm moto up (its first EC2 call in a region builds the default VPC)
 
-    const proxy = await startFaultProxy(moto.endpoint);
-    const viaProxy = createAwsClientFactory({ endpoint: proxy.endpoint });
-    try {
-      proxy.addRule({ match: on.any(), fault: { kind: "latency", ms: 100 } });
-      const result = await new AwsDiscoveryService(viaProxy).discover(input);
-      expect(result.userErrors).toEqual([]);
+    proxy.addRule({ match: on.any(), fault: { kind: "latency", ms: 100 } });
+    const result = await new AwsDiscoveryService(viaProxy).discover(input);
+    expect(result.userErrors).toEqual([]);
 
-      const requests = proxy.requests;
-      // Round 1: GetCallerIdentity, ListBuckets, DescribeSubnets, DescribeRouteTables, and for the chosen
-      // bucket GetBucketLocation + ListObjectsV2. Round 2: GetBucketLocation for each of the 4 listed buckets.
-      expect(requests).toHaveLength(10);
-      const listBuckets = requests.find((r) => r.action === "ListBuckets")!;
-      const secondRound = requests.filter((r) => r.startedAt >= listBuckets.endedAt!);
-      const firstRound = requests.filter((r) => !secondRound.includes(r));
-      expect(secondRound.map((r) => r.action)).toEqual(Array(4).fill("GetBucketLocation"));
-      expect(firstRound.map((r) => r.action).sort()).toEqual(
-        ["DescribeRouteTables", "DescribeSubnets", "GetBucketLocation", "GetCallerIdentity", "ListBuckets", "ListObjectsV2"].sort(),
-      );
-      // Within each round, every call started before any call of that round finished.
-      const overlapped = (round: ProxiedRequest[]) => Math.max(...round.map((r) => r.startedAt)) < Math.min(...round.map((r) => r.endedAt!));
-      expect(overlapped(firstRound)).toBe(true);
-      expect(overlapped(secondRound)).toBe(true);
-      // Wall-clock latency (elapsed / 100 ms = rounds) is reported by `npm run bench`, not asserted here.
-    } finally {
-      viaProxy.destroy();
-      await proxy.stop();
-    }
+    const requests = proxy.requests;
+    // Round 1: GetCallerIdentity, ListBuckets, DescribeSubnets, DescribeRouteTables, and for the chosen
+    // bucket GetBucketLocation + ListObjectsV2. Round 2: GetBucketLocation for each of the 4 listed buckets.
+    expect(requests).toHaveLength(10);
+    const listBuckets = requests.find((r) => r.action === "ListBuckets")!;
+    const secondRound = requests.filter((r) => r.startedAt >= listBuckets.endedAt!);
+    const firstRound = requests.filter((r) => !secondRound.includes(r));
+    expect(secondRound.map((r) => r.action)).toEqual(Array(4).fill("GetBucketLocation"));
+    expect(firstRound.map((r) => r.action).sort()).toEqual(
+      ["DescribeRouteTables", "DescribeSubnets", "GetBucketLocation", "GetCallerIdentity", "ListBuckets", "ListObjectsV2"].sort(),
+    );
+    // Within each round, every call started before any call of that round finished.
+    const overlapped = (round: ProxiedRequest[]) => Math.max(...round.map((r) => r.startedAt)) < Math.min(...round.map((r) => r.endedAt!));
+    expect(overlapped(firstRound)).toBe(true);
+    expect(overlapped(secondRound)).toBe(true);
+    // Wall-clock latency (elapsed / 100 ms = rounds) is reported by `npm run bench`, not asserted here.
   });
 
   it("STS failing does not hide the rest: AWS_UNAVAILABLE on the credentials, buckets and subnets still listed", async () => {
     await createBucket(moto.endpoint, "a-bucket", "us-east-1");
-    const proxy = await startFaultProxy(moto.endpoint);
-    const viaProxy = createAwsClientFactory({ endpoint: proxy.endpoint, maxAttempts: 1 });
-    try {
-      proxy.addRule({ match: on.service("sts"), fault: { kind: "serverError" } });
-      const result = await new AwsDiscoveryService(viaProxy).discover({ credentials: DUMMY, region: "us-east-1" });
-      expect(result.identity).toBeNull();
-      expect(result.buckets.map((b) => b.name)).toEqual(["a-bucket"]);
-      expect(result.subnets.length).toBeGreaterThan(0);
-      expect(result.userErrors).toEqual([
-        { code: UserErrorCode.AWS_UNAVAILABLE, message: expect.stringContaining("GetCallerIdentity"), field: ["input", "credentials"] },
-      ]);
-    } finally {
-      viaProxy.destroy();
-      await proxy.stop();
-    }
+    proxy.addRule({ match: on.service("sts"), fault: { kind: "serverError" } });
+    const result = await new AwsDiscoveryService(viaProxyOnce).discover({ credentials: DUMMY, region: "us-east-1" });
+    expect(result.identity).toBeNull();
+    expect(result.buckets.map((b) => b.name)).toEqual(["a-bucket"]);
+    expect(result.subnets.length).toBeGreaterThan(0);
+    expect(result.userErrors).toEqual([
+      { code: UserErrorCode.AWS_UNAVAILABLE, message: expect.stringContaining("GetCallerIdentity"), field: ["input", "credentials"] },
+    ]);
   });
 
   it("EC2 refusing valid keys in one region (an opt-in region not enabled) is REGION_INVALID", async () => {
-    const proxy = await startFaultProxy(moto.endpoint);
-    const viaProxy = createAwsClientFactory({ endpoint: proxy.endpoint });
-    try {
-      // What EC2 answers in a region the account has not enabled.
-      const authFailure = `<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>r</RequestID></Response>`;
-      proxy.addRule({ match: (r) => r.service === "ec2", fault: { kind: "respond", status: 401, headers: { "content-type": "text/xml" }, body: authFailure } });
-      const result = await new AwsDiscoveryService(viaProxy).discover({ credentials: DUMMY, region: "af-south-1" });
-      expect(result.identity).not.toBeNull();
-      expect(result.userErrors).toEqual([
-        { code: UserErrorCode.REGION_INVALID, message: expect.stringContaining("not enabled for this account"), field: ["input", "region"] },
-      ]);
-    } finally {
-      viaProxy.destroy();
-      await proxy.stop();
-    }
+    // What EC2 answers in a region the account has not enabled.
+    const authFailure = `<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>r</RequestID></Response>`;
+    proxy.addRule({ match: (r) => r.service === "ec2", fault: { kind: "respond", status: 401, headers: { "content-type": "text/xml" }, body: authFailure } });
+    const result = await new AwsDiscoveryService(viaProxy).discover({ credentials: DUMMY, region: "af-south-1" });
+    expect(result.identity).not.toBeNull();
+    expect(result.userErrors).toEqual([
+      { code: UserErrorCode.REGION_INVALID, message: expect.stringContaining("not enabled for this account"), field: ["input", "region"] },
+    ]);
   });
 
   it("a throttled call is retried; a failing one becomes AWS_UNAVAILABLE on its field while the rest comes back", async () => {
     await createBucket(moto.endpoint, "a-bucket", "us-east-1");
-    const proxy = await startFaultProxy(moto.endpoint);
-    const viaProxy = createAwsClientFactory({ endpoint: proxy.endpoint });
-    try {
-      proxy.addRule({ match: on.action("DescribeSubnets"), fault: { kind: "throttle" }, times: 1 });
-      proxy.addRule({ match: on.action("ListBuckets"), fault: { kind: "serverError" } });
-      const result = await new AwsDiscoveryService(viaProxy).discover({ credentials: DUMMY, region: "us-east-1" });
-      expect(result.identity).not.toBeNull();
-      expect(result.subnets.length).toBeGreaterThan(0);
-      expect(result.buckets).toEqual([]);
-      expect(result.userErrors).toEqual([
-        { code: UserErrorCode.AWS_UNAVAILABLE, message: expect.stringContaining("ListBuckets"), field: ["input", "bucket"] },
-      ]);
-      expect(proxy.requests.filter((r) => r.action === "ListBuckets")).toHaveLength(3);
-      expect(proxy.requests.filter((r) => r.action === "DescribeSubnets").map((r) => r.fault)).toEqual(["throttle", null]);
-    } finally {
-      viaProxy.destroy();
-      await proxy.stop();
-    }
+    proxy.addRule({ match: on.action("DescribeSubnets"), fault: { kind: "throttle" }, times: 1 });
+    proxy.addRule({ match: on.action("ListBuckets"), fault: { kind: "serverError" } });
+    const result = await new AwsDiscoveryService(viaProxy).discover({ credentials: DUMMY, region: "us-east-1" });
+    expect(result.identity).not.toBeNull();
+    expect(result.subnets.length).toBeGreaterThan(0);
+    expect(result.buckets).toEqual([]);
+    expect(result.userErrors).toEqual([
+      { code: UserErrorCode.AWS_UNAVAILABLE, message: expect.stringContaining("ListBuckets"), field: ["input", "bucket"] },
+    ]);
+    expect(proxy.requests.filter((r) => r.action === "ListBuckets")).toHaveLength(3);
+    expect(proxy.requests.filter((r) => r.action === "DescribeSubnets").map((r) => r.fault)).toEqual(["throttle", null]);
   });
 });

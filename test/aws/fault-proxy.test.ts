@@ -5,32 +5,18 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
 import { GetBucketLocationCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsClientFactory, type AwsCredentialSource } from "../../src/aws/clients.js";
+import { describe, expect, it } from "vitest";
+import { createAwsClientFactory, type AwsCredentialSource } from "../../src/aws/clients.js";
 import { attempt } from "../../src/aws/errors.js";
-import { startFaultProxy, on, type FaultProxy } from "../support/fault-proxy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { startFaultProxy, on } from "../support/fault-proxy.js";
+import { useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
+import { startMoto } from "../support/moto.js";
 import { createBucket, createIamUser, policy } from "../support/moto-iam.js";
 
 const creds: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" };
-let moto: MotoServer;
-let proxy: FaultProxy;
-let aws: AwsClientFactory;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.clearRequests();
-  aws = createAwsClientFactory({ endpoint: proxy.endpoint });
-});
-afterEach(() => aws.destroy());
+const moto = useMoto();
+const proxy = useFaultProxy(moto);
+const { factory: aws } = useAwsSession(proxy);
 
 describe("moto harness", () => {
   it("serves all services on one endpoint and toggles IAM enforcement", async () => {
@@ -44,7 +30,8 @@ describe("moto harness", () => {
   });
 
   it("is one server per worker", async () => {
-    expect(await startMoto()).toBe(moto);
+    // `moto` is the fixture's stand-in for the worker's server: the same server has the same address.
+    expect((await startMoto()).endpoint).toBe(moto.endpoint);
   });
 });
 

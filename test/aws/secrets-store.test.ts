@@ -5,11 +5,8 @@ import {
   DescribeSecretCommand,
   GetResourcePolicyCommand,
   GetSecretValueCommand,
-  SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory } from "../../src/aws/clients.js";
-import type { AwsSession } from "../../src/aws/discovery.js";
+import { describe, expect, it } from "vitest";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
 import {
   credentialsSecretName,
@@ -18,30 +15,13 @@ import {
   putSecret,
   putSecretResourcePolicy,
 } from "../../src/aws/secrets-store.js";
-import { DUMMY_KEYS } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { useAwsClient, useAwsSession, useMoto } from "../support/fixtures.js";
+import { secretsClient } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
-let moto: MotoServer;
-let aws: AwsClientFactory;
-let calls: AwsCallRecord[];
-let session: AwsSession;
-let inspect: SecretsManagerClient;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-beforeEach(async () => {
-  await moto.reset();
-  calls = [];
-  aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
-  session = { factory: aws, credentials: { mode: "ACCESS_KEY", ...DUMMY_KEYS } };
-  inspect = new SecretsManagerClient({ endpoint: moto.endpoint, region: REGION, credentials: DUMMY_KEYS });
-});
-afterEach(() => {
-  aws.destroy();
-  inspect.destroy();
-});
+const moto = useMoto();
+const { calls, session } = useAwsSession(moto);
+const inspect = useAwsClient(() => secretsClient(moto.endpoint, REGION));
 
 describe("secrets store", () => {
   it("names secrets under the prefixes the documented policy allows", () => {

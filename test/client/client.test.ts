@@ -1,7 +1,7 @@
 // The typed client (client/src/client.ts) against the real server: typed data, typed errors,
 // optional variables and pagination, a token created through it, project membership, and a
 // subscription that ends cleanly.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AwsIamPolicyDocument,
   AwsRegionsDocument,
@@ -18,14 +18,10 @@ import {
   createClient,
   watchProvisioningRun,
 } from "../../client/src/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useServer } from "../support/fixtures.js";
 
 describe("typed client", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(() => t?.close());
+  const t = useServer();
 
   it("returns typed data, logs in with a token it created, and pages through projects", async () => {
     const admin = createClient({ url: t.url, token: t.adminToken });

@@ -4,8 +4,8 @@
 import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useServer } from "../support/fixtures.js";
 
 const run = promisify(execFile);
 
@@ -38,11 +38,7 @@ function userErrorsIn(value: unknown): unknown[] {
 }
 
 describe("README commands", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(() => t?.close());
+  const t = useServer();
 
   it("the first query and mutation answer as the docs say", async () => {
     const blocks = await curlBlocks();

@@ -1,16 +1,12 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useServer } from "../support/fixtures.js";
 
 const ME = "{ me { id name globalRole } }";
 const CREATE_TOKEN = `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id prefix expiresAt } userErrors { code field message } } }`;
 
 describe("authentication with API tokens", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(() => t?.close());
+  const t = useServer();
 
   it("answers UNAUTHENTICATED without a token, with an unknown token and with a malformed header", async () => {
     expect(await t.client().errorCode(ME)).toBe("UNAUTHENTICATED");

@@ -2,17 +2,16 @@
 // and their last runs) are the same in number for 1 project as for 100.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useServer } from "../support/fixtures.js";
 import { countSql, N_PLUS_ONE_QUERY, seedProjectsSql, type SqlCounter } from "./sql-counter.js";
 
 describe("no N+1", () => {
-  let t: TestServer;
+  const t = useServer();
   let db: pg.Client;
   let counter: SqlCounter;
   let adminId: string;
 
   beforeAll(async () => {
-    t = await startTestServer();
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
     adminId = (await t.admin.ok("{ me { id } }")).me.id;
@@ -21,7 +20,6 @@ describe("no N+1", () => {
   afterAll(async () => {
     counter?.stop();
     await db?.end();
-    await t?.close();
   });
 
   /** The statements of one request, after a warm-up request (so the token's lastUsedAt write is not among them). */

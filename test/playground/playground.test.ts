@@ -9,7 +9,7 @@ import { gunzipSync } from "node:zlib";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLAYGROUND_ASSETS } from "../../src/http/playground/playground.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useServer } from "../support/fixtures.js";
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM_PATH);
@@ -38,13 +38,11 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 }
 
 describe("GraphQL playground (PLAYGROUND=true, the default)", () => {
-  let t: TestServer;
+  const t = useServer();
   let origin: string;
-  beforeAll(async () => {
-    t = await startTestServer();
+  beforeAll(() => {
     origin = new URL(t.url).origin;
   });
-  afterAll(() => t?.close());
 
   it("serves the page to a browser on GET /graphql and GET /, with a strict CSP and only local assets", async () => {
     for (const url of [t.url, `${origin}/`]) {
@@ -267,11 +265,7 @@ describe("GraphQL playground (PLAYGROUND=true, the default)", () => {
 });
 
 describe("GraphQL playground with PLAYGROUND=false", () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ PLAYGROUND: "false" });
-  });
-  afterAll(() => t?.close());
+  const t = useServer({ PLAYGROUND: "false" });
 
   it("serves no page and no assets", async () => {
     const origin = new URL(t.url).origin;

@@ -2,7 +2,7 @@
 // second run changes nothing, reconciliation (SSH rules, lifecycle rules next to the user's),
 // teardown of exactly what was recorded, and how AWS failures become step errors. The run
 // executor is not involved: a StepContext is built by hand with an in-memory record.
-import { CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsLogGroupCommand, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeLogGroupsCommand, ListTagsLogGroupCommand, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
@@ -28,8 +28,8 @@ import {
   PutBucketLifecycleConfigurationCommand,
   type LifecycleRule,
 } from "@aws-sdk/client-s3";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAwsClientFactory, type AwsCallRecord, type AwsClientFactory, type AwsCredentialSource } from "../../src/aws/clients.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { AwsCredentialSource } from "../../src/aws/clients.js";
 import { parseCidr } from "../../src/aws/provisioning/cidr.js";
 import { isIamPropagationError } from "../../src/aws/provisioning/failures.js";
 import {
@@ -54,9 +54,9 @@ import {
 } from "../../src/provisioning/step.js";
 import { ACTIONS_BEYOND_SEED, PROVISIONING_STEPS, RESOURCE_KIND } from "../../src/provisioning/steps/index.js";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { startFaultProxy, on, type FaultProxy } from "../support/fault-proxy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { createBucket, createIamUser, createSubnet, ec2Client, iamClient, policy, s3Client } from "../support/moto-iam.js";
+import { on } from "../support/fault-proxy.js";
+import { useAwsSession, useFaultProxy, useMoto } from "../support/fixtures.js";
+import { createBucket, createIamUser, createSubnet, ec2Client, iamClient, logsClient, policy, s3Client } from "../support/moto-iam.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "team-dstack-bucket";
@@ -69,10 +69,10 @@ const ROLE = `dstack_role_${BUCKET_US}`;
 const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/dstack_policy_${BUCKET_US}`;
 const MUTATING = /^(Create|Put|Attach|Add|Authorize|Tag|Delete|Detach|Remove|Revoke|Update)/;
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let factory: AwsClientFactory;
-let calls: AwsCallRecord[];
+const moto = useMoto();
+const proxy = useFaultProxy(moto);
+const { factory, calls } = useAwsSession(proxy);
+beforeEach(() => createBucket(moto.endpoint, BUCKET, REGION));
 
 type TestContext = StepContext & { recorded: RecordedResource[] };
 
@@ -145,8 +145,7 @@ const admin = {
   iam: () => iamClient(moto.endpoint),
   ec2: () => ec2Client(moto.endpoint, REGION),
   s3: () => s3Client(moto.endpoint, REGION),
-  logs: () =>
-    new CloudWatchLogsClient({ endpoint: moto.endpoint, region: REGION, credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 }),
+  logs: () => logsClient(moto.endpoint, REGION),
 };
 
 interface Inventory {
@@ -201,23 +200,6 @@ async function defaultVpcId(): Promise<string> {
 const mutatingCalls = () => calls.filter((c) => MUTATING.test(c.operation)).map((c) => c.operation);
 const tagMap = (tags: { Key?: string; Value?: string }[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.Key, t.Value]));
 const OUR_TAGS = { owner: "dstack", dstack_bucket: BUCKET, dstack_backend: BACKEND_ID };
-
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.clearRequests();
-  calls = [];
-  factory = createAwsClientFactory({ endpoint: proxy.endpoint, middleware: (call) => void calls.push(call) });
-  await createBucket(moto.endpoint, BUCKET, REGION);
-});
-afterEach(() => factory.destroy());
 
 describe("provision on a fresh account", () => {
   it("creates exactly the expected resources, tagged, and records each of them", async () => {
@@ -288,7 +270,7 @@ describe("provision on a fresh account", () => {
     const context = makeContext();
     const first = await provisionAll(context);
     const recordedAfterFirst = JSON.stringify(context.recorded);
-    calls = [];
+    calls.length = 0;
     proxy.clearRequests();
     const second = await provisionAll(context);
 
@@ -333,7 +315,7 @@ describe("permissions", () => {
     // sts:GetCallerIdentity needs no permission.
     expect([...used].filter((action) => !seedActions.has(action) && action !== "sts:GetCallerIdentity")).toEqual([]);
 
-    calls = [];
+    calls.length = 0;
     const context = makeContext();
     await provisionAll(context);
     await teardownAll(context);
@@ -363,7 +345,7 @@ describe("reconciliation", () => {
         IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "198.51.100.7/32" }] }],
       }),
     );
-    calls = [];
+    calls.length = 0;
     const outcome = await step("security-group").provision(context);
 
     expect(mutatingCalls()).toEqual(["AuthorizeSecurityGroupIngress"]);
@@ -382,7 +364,7 @@ describe("reconciliation", () => {
       }),
     );
     const narrowed = makeContext({ sshIngressCidrs: ["203.0.113.0/24", "10.9.8.7/8"], recorded: context.recorded });
-    calls = [];
+    calls.length = 0;
     const outcome = await step("security-group").provision(narrowed);
 
     expect(mutatingCalls().sort()).toEqual(["AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"]);
@@ -424,7 +406,7 @@ describe("reconciliation", () => {
     });
 
     // Nothing to do the second time.
-    calls = [];
+    calls.length = 0;
     await step("bucket-lifecycle").provision(context);
     expect(mutatingCalls()).toEqual([]);
 
@@ -448,7 +430,7 @@ describe("reconciliation", () => {
   it("removes the whole lifecycle configuration on teardown when only its rules were there", async () => {
     const context = makeContext();
     await step("bucket-lifecycle").provision(context);
-    calls = [];
+    calls.length = 0;
     await step("bucket-lifecycle").teardown(context);
     expect(calls.map((c) => c.operation)).toEqual(["GetBucketLifecycleConfiguration", "DeleteBucketLifecycle"]);
     expect(await lifecycleRules()).toEqual([]);
@@ -489,7 +471,7 @@ describe("pre-existing resources", () => {
     expect(kinds).toContain(RESOURCE_KIND.rolePolicyAttachment);
 
     // A second run still changes nothing.
-    calls = [];
+    calls.length = 0;
     await provisionAll(context);
     expect(mutatingCalls()).toEqual([]);
 
@@ -578,7 +560,7 @@ describe("teardown", () => {
     expect(await inventory()).toEqual({ policies: [], roles: [], profiles: [], securityGroups: [], logGroups: [], lifecycleRuleIds: [] });
 
     // Again: nothing recorded, nothing to do, no AWS call.
-    calls = [];
+    calls.length = 0;
     for (const s of PROVISIONING_STEPS) expect(await s.teardown(context)).toMatchObject({ skipped: true });
     expect(calls).toEqual([]);
   });
@@ -737,7 +719,7 @@ describe("AWS failures", () => {
     expect(error.message).toContain("propagate");
     // The profile was created and recorded before the failure; the retry only adds the role.
     expect(context.recorded.map((r) => r.kind)).toContain(RESOURCE_KIND.instanceProfile);
-    calls = [];
+    calls.length = 0;
     await step("instance-profile").provision(context);
     expect(mutatingCalls()).toEqual(["AddRoleToInstanceProfile"]);
     expect((await inventory()).profiles).toEqual([{ name: ROLE, roles: [ROLE] }]);

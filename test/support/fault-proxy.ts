@@ -163,6 +163,25 @@ function forward(upstream: URL, req: http.IncomingMessage, body: Buffer, res: ht
   outgoing.end(body);
 }
 
+/**
+ * Sends a request the proxy recorded (or is holding) to `target` itself, as the proxy would have
+ * forwarded it, and returns the answer: AWS acts on it while the client never hears back.
+ */
+export function sendTo(target: string, request: ProxiedRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const upstream = new URL(target);
+  const headers = { ...request.headers };
+  delete headers.expect;
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request({ host: upstream.hostname, port: upstream.port, method: request.method, path: request.path, headers }, (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+      incoming.on("end", () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    outgoing.on("error", reject);
+    outgoing.end(request.body);
+  });
+}
+
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/;
 
 function describe(req: http.IncomingMessage, body: Buffer, seq: number, startedAt: number): ProxiedRequest {

@@ -21,7 +21,9 @@ import {
   IAMClient,
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 export interface StaticKeys {
   accessKeyId: string;
@@ -49,6 +51,12 @@ export function s3Client(endpoint: string, region = "us-east-1", credentials: St
 }
 export function ec2Client(endpoint: string, region: string, credentials: StaticKeys = DUMMY_KEYS) {
   return new EC2Client(base(endpoint, region, credentials));
+}
+export function secretsClient(endpoint: string, region: string, credentials: StaticKeys = DUMMY_KEYS) {
+  return new SecretsManagerClient(base(endpoint, region, credentials));
+}
+export function logsClient(endpoint: string, region: string, credentials: StaticKeys = DUMMY_KEYS) {
+  return new CloudWatchLogsClient(base(endpoint, region, credentials));
 }
 
 /**

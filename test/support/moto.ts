@@ -31,11 +31,19 @@ type Cache = { [CACHE_KEY]?: Promise<MotoServer> };
 /** The worker's moto server, started on first use. */
 export function startMoto(): Promise<MotoServer> {
   const cache = globalThis as Cache;
-  cache[CACHE_KEY] ??= launch().catch((error: unknown) => {
+  cache[CACHE_KEY] ??= launch({ shared: true }).catch((error: unknown) => {
     delete cache[CACHE_KEY];
     throw error;
   });
   return cache[CACHE_KEY];
+}
+
+/**
+ * A moto_server of the caller's own, with extra environment (e.g. MOTO_AMIS_PATH for its own image
+ * list); the caller stops it.
+ */
+export function startPrivateMoto(env: Record<string, string>): Promise<MotoServer> {
+  return launch({ shared: false, env });
 }
 
 function onPath(name: string): string | null {
@@ -127,14 +135,20 @@ async function post(endpoint: string, route: string, body?: string): Promise<voi
   if (!response.ok) throw new Error(`moto ${route} answered HTTP ${response.status}: ${await response.text()}`);
 }
 
-async function launch(): Promise<MotoServer> {
+interface LaunchOptions {
+  /** The worker's cached server (stop() forgets it). */
+  shared: boolean;
+  env?: Record<string, string>;
+}
+
+async function launch(options: LaunchOptions): Promise<MotoServer> {
   const binary = resolveMotoBinary();
   let lastError: unknown;
   // The free port can be taken between probing and binding; try a few.
   for (let tries = 0; tries < 3; tries++) {
     const port = await freePort();
     try {
-      return await startOn(binary, port);
+      return await startOn(binary, port, options);
     } catch (error) {
       lastError = error;
     }
@@ -142,13 +156,14 @@ async function launch(): Promise<MotoServer> {
   throw lastError;
 }
 
-async function startOn(binary: string, port: number): Promise<MotoServer> {
+async function startOn(binary: string, port: number, options: LaunchOptions): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   // A tiny shell wrapper kills moto when our stdin pipe closes, which happens however this
   // process ends (even SIGKILL or a crashed worker), so no orphaned servers pile up.
   const wrapper = 'bin="$1"; shift; "$bin" "$@" & child=$!; trap \'kill $child 2>/dev/null; exit 0\' INT TERM; read _ignored; kill $child 2>/dev/null; wait $child';
   const proc: ChildProcess = spawn("sh", ["-c", wrapper, "moto-wrapper", binary, "-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["pipe", "ignore", "pipe"],
+    env: { ...process.env, ...options.env },
   });
   let stderr = "";
   proc.stderr?.on("data", (chunk: Buffer) => {
@@ -193,8 +208,7 @@ async function startOn(binary: string, port: number): Promise<MotoServer> {
     },
     async stop() {
       process.removeListener("exit", stopOnExit);
-      const cache = globalThis as Cache;
-      delete cache[CACHE_KEY];
+      if (options.shared) delete (globalThis as Cache)[CACHE_KEY];
       if (running) {
         proc.stdin?.end();
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
