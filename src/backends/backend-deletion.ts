@@ -7,6 +7,7 @@
 import type { AwsClientFactory } from "../aws/clients.js";
 import type { AwsFailure } from "../aws/errors.js";
 import { deleteSecret } from "../aws/secrets-store.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import { notFound } from "../errors/validation.js";
 import type { Transaction } from "../db/advisory-lock.js";
@@ -123,8 +124,7 @@ export class BackendDeletion {
 }
 
 function awsProblem(failure: AwsFailure, what: string): UserErrorData {
-  const code =
-    failure.kind === "ACCESS_DENIED" ? UserErrorCode.AWS_ACCESS_DENIED : failure.kind === "INVALID_CREDENTIALS" ? UserErrorCode.AWS_CREDENTIALS_INVALID : UserErrorCode.AWS_UNAVAILABLE;
+  const { code } = awsUserError(failure, ["id"]);
   const why = failure.kind === "ACCESS_DENIED" ? `these credentials are not allowed to perform ${failure.action}` : failure.message;
   return { code, message: `${what} (${why}); the backend was not deleted.`, field: ["id"] };
 }

@@ -7,7 +7,6 @@
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "../aws/compute/describe.js";
 import { mapInstanceStatus } from "../aws/compute/status.js";
 import type { AwsFailure } from "../aws/errors.js";
-import type { ComputeFailure } from "../aws/compute/failures.js";
 import type { Database } from "../db/prisma.js";
 import { lookupByToken, normalizeClientToken } from "../aws/compute/launch.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
@@ -93,7 +92,7 @@ export class InstanceSync {
     }
   }
 
-  private awsFailed(backendId: string, failure: AwsFailure | ComputeFailure): void {
+  private awsFailed(backendId: string, failure: AwsFailure): void {
     this.logger.warn(
       { backendId, operation: failure.operation, code: failure.code, kind: failure.kind, reason: failure.message },
       "instance sync: AWS call failed for this backend; retried next round",

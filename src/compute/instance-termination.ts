@@ -12,7 +12,7 @@ import type { Instance } from "../generated/prisma/client.js";
 import type { UserErrorData } from "../errors/codes.js";
 import { notFound } from "../errors/validation.js";
 import type { ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { isEnded, type InstanceChange, type InstanceRecords } from "./instance-records.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
 
@@ -72,13 +72,13 @@ export class InstanceTermination {
       if (!hasIds(ids)) {
         // A launch whose answer was lost (timeout) or is still on its way may have started one.
         const found = await lookupByToken(session, current.region, normalizeClientToken(current.clientToken));
-        if (!found.ok) return { instance: toInstanceView(current), userErrors: [computeUserError(found.error, ["id"])] };
+        if (!found.ok) return { instance: toInstanceView(current), userErrors: [awsUserError(found.error, ["id"])] };
         if (found.value) ids = { awsInstanceId: found.value.instanceId, spotRequestId: found.value.spotRequestId };
       }
       let outcome: TerminateOutcome | null = null;
       if (hasIds(ids)) {
         const result = await terminateInstance(session, current.region, { instanceId: ids.awsInstanceId, spotRequestId: ids.spotRequestId, bucket: backend.awsBucket, launchedByUs: true });
-        if (!result.ok) return { instance: toInstanceView(current), userErrors: [computeUserError(result.error, ["id"])] };
+        if (!result.ok) return { instance: toInstanceView(current), userErrors: [awsUserError(result.error, ["id"])] };
         outcome = result.value;
       }
       const written = await this.records.change(backend.id, current.id, (now) => {

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
 import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
 import { launchWithRetry, type LaunchRetryOptions } from "../aws/compute/launch.js";
-import { instanceTags } from "../aws/names/tags.js";
+import { instanceTags } from "../aws/names.js";
 import type { Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
@@ -16,7 +16,7 @@ import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
 import { imageOf } from "../backends/backend-image.js";
 import { provisioningOutputs } from "../provisioning/index.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
 import { isEnded, InstanceRecords, type InstanceChange } from "./instance-records.js";
 import { InstanceTermination } from "./instance-termination.js";
@@ -86,7 +86,7 @@ export class InstancesService {
     if (problems.length) return { userErrors: problems };
 
     const image = await resolveImage(session, backend.awsRegion, imageSpecOf(backend));
-    if (!image.ok) return { userErrors: [computeUserError(image.error, ["backendId"])] };
+    if (!image.ok) return { userErrors: [awsUserError(image.error, ["backendId"])] };
 
     const id = randomUUID();
     const market = input.market ?? "ON_DEMAND";
@@ -127,7 +127,7 @@ export class InstancesService {
     );
     if (launched.ok) return this.recordLaunched(row, scoped, { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId });
     const failure = launched.error;
-    const problem = computeUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
+    const problem = awsUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
     switch (failure.kind) {
       case "INSTANCE_TYPE_UNAVAILABLE":
       case "INVALID_INPUT":

@@ -9,7 +9,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { invalid, notFound } from "../errors/validation.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { beingDeleted } from "../backends/backend-deletion.js";
 import { withBackendLock } from "../backends/backend-lock.js";
 
@@ -43,7 +43,7 @@ export class ProjectSecretsService {
     if (backend.deleteRequestedAt) return { userErrors: [beingDeleted(["backendId"])] };
     const target = { bucket: backend.awsBucket, projectId, name: input.name };
     const stored = await setProjectSecret(session, backend.awsRegion, { ...target, value: input.value });
-    if (!stored.ok) return { userErrors: [computeUserError(stored.error, ["input", "name"])] };
+    if (!stored.ok) return { userErrors: [awsUserError(stored.error, ["input", "name"])] };
     // Recorded under the backend's lock: a deleteBackend that started meanwhile has not seen this
     // secret, so it is taken back here rather than left in AWS with no record.
     const saved = await withBackendLock(this.prisma, backendId, async (tx, now) => {
@@ -68,7 +68,7 @@ export class ProjectSecretsService {
     const existing = await this.prisma.projectSecret.findUnique({ where: { backendId_projectId_name: { backendId, projectId, name } } });
     if (!existing) return { userErrors: [notFound(["name"], "Secret")] };
     const deleted = await deleteProjectSecret(scoped.session, scoped.backend.awsRegion, { bucket: scoped.backend.awsBucket, projectId, name });
-    if (!deleted.ok) return { userErrors: [computeUserError(deleted.error, ["name"])] };
+    if (!deleted.ok) return { userErrors: [awsUserError(deleted.error, ["name"])] };
     await this.prisma.projectSecret.deleteMany({ where: { id: existing.id } }); // gone already if the backend was deleted meanwhile
     return { deletedName: name, userErrors: [] };
   }

@@ -9,6 +9,7 @@ import { JobDeferredError } from "../jobs/run-queue.js";
 import { isDatabaseUnavailable } from "../db/availability.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
+import { backendTags, bucketNameUnderScore, toTagList } from "../aws/names.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import type { BackendDeletion } from "../backends/backend-deletion.js";
 import { withBackendLock } from "../backends/backend-lock.js";
@@ -194,15 +195,11 @@ export class RunExecutor {
         projectId: backend.projectId,
         region: backend.awsRegion,
         bucket: backend.awsBucket,
-        bucketUnderscore: backend.awsBucket.replaceAll("-", "_"),
+        bucketUnderscore: bucketNameUnderScore(backend.awsBucket),
         subnetId: backend.awsSubnetId,
       },
       session: this.backends.sessionFor(backend),
-      tags: [
-        { Key: "owner", Value: "dstack" },
-        { Key: "dstack_bucket", Value: backend.awsBucket },
-        { Key: "dstack_backend", Value: backend.id },
-      ],
+      tags: toTagList(backendTags({ bucket: backend.awsBucket, backendId: backend.id })),
       sshIngressCidrs: this.settings.sshIngressCidrs,
       recorded: recorded.map((r) => ({ kind: r.kind, identifier: r.identifier, details: r.details as Record<string, unknown> })),
       async record(resource) {

@@ -18,7 +18,7 @@ import { Backend } from "../graphql/types/backend.type.js";
 import { Project } from "../graphql/types/project.type.js";
 import { ProvisioningRun } from "../graphql/types/run.type.js";
 import type { RunView } from "../provisioning/run-view.js";
-import type { BackendResult } from "../backends/backends.service.js";
+import type { BackendResult } from "../backends/backend-inputs.js";
 
 const toPayload = ({ backend, userErrors }: BackendResult): BackendPayload => ({ backend: backend && toBackend(backend), userErrors });
 

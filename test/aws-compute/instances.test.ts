@@ -298,11 +298,9 @@ describe("runInstance through failures (fault proxy)", () => {
     const single = await runInstance(viaProxy, REGION, input);
     expect(single).toMatchObject({ ok: false, error: { kind: "INSTANCE_PROFILE_NOT_READY", code: "InvalidParameterValue" } });
 
-    const sleeps: number[] = [];
-    const result = await launchWithRetry(viaProxy, REGION, input, { sleep: async (ms) => void sleeps.push(ms) });
+    const result = await launchWithRetry(viaProxy, REGION, input, { initialDelayMs: 10 });
     viaProxy.factory.destroy();
     expect(result).toMatchObject({ ok: true, value: { attempts: 2, reused: false } });
-    expect(sleeps).toEqual([2_000]);
     expect(await allInstances()).toHaveLength(1);
     expect(new Set(runInstancesRequests().map(tokenOf))).toEqual(new Set(["instance-rec-0001"]));
   });
@@ -314,15 +312,11 @@ describe("runInstance through failures (fault proxy)", () => {
       match: on.action("RunInstances"),
       fault: { kind: "respond", status: 400, headers: { "content-type": "text/xml" }, body: ec2ErrorBody("InvalidParameterValue", "Invalid IAM Instance Profile name") },
     });
-    let clock = 0;
-    const result = await launchWithRetry(viaProxy, REGION, input, {
-      maxWaitMs: 10_000,
-      now: () => clock,
-      sleep: async (ms) => void (clock += ms),
-    });
+    // Real delays: attempts at about 0, 1 and 3 s; the next (7 s) would pass the bound.
+    const result = await launchWithRetry(viaProxy, REGION, input, { maxWaitMs: 5_000, initialDelayMs: 1_000 });
     viaProxy.factory.destroy();
     expect(result).toMatchObject({ ok: false, error: { kind: "INSTANCE_PROFILE_NOT_READY" } });
-    expect(runInstancesRequests()).toHaveLength(3); // at 0 s, 2 s, 6 s; the next (14 s) would pass the bound
+    expect(runInstancesRequests()).toHaveLength(3);
     expect(await allInstances()).toHaveLength(0);
   });
 

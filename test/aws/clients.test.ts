@@ -2,19 +2,15 @@
 // pointed at the configured endpoint, and observable through the call middleware.
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { clientCacheKey, createAwsClientFactory, type AwsCallRecord, type AwsCredentialSource } from "../../src/aws/clients.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { useMoto } from "../support/fixtures.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const keyA: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "AKIAAAAAAAAAAAAAAAAA", secretAccessKey: SECRET };
 const keyB: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "AKIAAAAAAAAAAAAAAAAA", secretAccessKey: `${SECRET}x` };
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-beforeEach(() => moto.reset());
+const moto = useMoto();
 
 describe("client cache", () => {
   it("returns the same client for the same service, region and credentials", () => {

@@ -3,10 +3,9 @@
 // Secrets Manager and PostgreSQL alike, and only a project ADMIN may change a backend.
 import { randomBytes } from "node:crypto";
 import { DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { createAdminUser, createBucket, createIamUser, createSubnet, iamClient, policy, type MotoUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import {
   accessKey,
   ACCOUNT_ID,
@@ -33,8 +32,8 @@ const ALLOW_ALL = policy([{ Effect: "Allow", Action: "*", Resource: "*" }]);
 const ENCRYPTION_KEYS = `k1:${newKeyMaterial()}`;
 const BUCKET = "team-state";
 
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto();
+const t = useServer({ ENCRYPTION_KEYS }, { aws: moto });
 let owner: Person; // project ADMIN, global USER
 let viewer: Person;
 let member: Person; // project USER
@@ -48,8 +47,6 @@ let admin: MotoUser;
 let dstack: MotoUser;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS });
   owner = await newUser(t, "owner");
   viewer = await newUser(t, "viewer");
   member = await newUser(t, "member");
@@ -58,14 +55,9 @@ beforeAll(async () => {
   await setMember(owner.client, projectId, viewer.id, "VIEWER");
   await setMember(owner.client, projectId, member.id, "USER");
 });
-afterAll(async () => {
-  await t?.close();
-  await moto?.reset();
-});
 beforeEach(async () => {
-  // Each test starts from no backends, in PostgreSQL as in AWS.
+  // Each test starts from no backends, in PostgreSQL as in AWS (useMoto resets moto).
   await withDb(t.databaseUrl, (db) => db.query(`DELETE FROM "Backend"`));
-  await moto.reset();
   admin = await createAdminUser(moto.endpoint);
   dstack = await createIamUser(moto.endpoint, { userName: "dstack", policy: ALLOW_ALL });
   await createBucket(moto.endpoint, BUCKET, "us-east-1");

@@ -2,9 +2,9 @@
 // copied onto another backend's row, is refused with a clear error (never a 500), and key
 // rotation works across restarts: old keys decrypt, the newest encrypts, resealCredentials
 // moves every envelope (and its Secrets Manager copy) to the newest key.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { createTestDatabase } from "../support/database.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { createAdminUser, createBucket, createIamUser, policy, type MotoUser } from "../support/moto-iam.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import {
@@ -29,16 +29,11 @@ const BUCKET = "sealed-state";
 const K1 = `k1:${newKeyMaterial()}`;
 const K2 = `k2:${newKeyMaterial()}`;
 
-let moto: MotoServer;
+const moto = useMoto();
 let admin: MotoUser;
 let dstack: MotoUser;
 
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(() => moto?.reset());
 beforeEach(async () => {
-  await moto.reset();
   admin = await createAdminUser(moto.endpoint);
   dstack = await createIamUser(moto.endpoint, { userName: "dstack", policy: ALLOW_ALL });
   await createBucket(moto.endpoint, BUCKET, "us-east-1");
@@ -65,13 +60,11 @@ const unusable = (message: RegExp) => ({
 });
 
 describe("with one key", () => {
-  let t: TestServer;
+  const t = useServer({ ENCRYPTION_KEYS: K1 }, { aws: moto });
   let projectId: string;
   beforeAll(async () => {
-    t = await startTestServer({ AWS_ENDPOINT_URL: (await startMoto()).endpoint, ENCRYPTION_KEYS: K1 });
     projectId = await newProject(t.admin, "sealed");
   });
-  afterAll(() => t?.close());
 
   it("a tampered envelope cannot be used: a clear error, not a 500; new credentials recover the backend", async () => {
     const backend = await createBackend(t, projectId, "tampered");

@@ -3,10 +3,10 @@
 // AWS_DEFAULT_CREDENTIALS=disabled turns them off for everyone, and defaultCredentialsAvailable
 // says whether they work for the caller.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useDefaultCredentialChain, useMoto, useServer } from "../support/fixtures.js";
 import { createBucket, createIamUser, DUMMY_KEYS, policy, type MotoUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { type TestServer } from "../support/server.js";
 import {
   accessKey,
   ACCOUNT_ID,
@@ -23,47 +23,12 @@ import {
   type Person,
 } from "./support.js";
 
-const CHAIN_VARS = [
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_PROFILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_CONFIG_FILE",
-  "AWS_EC2_METADATA_DISABLED",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-];
 const DEFAULT = { mode: "DEFAULT" };
 const BUCKET = "server-bucket";
 
-let moto: MotoServer;
-let savedEnv: Record<string, string | undefined>;
-
+const moto = useMoto({ reset: "once" });
 /** The server's default chain can find only what is set here: no profile files, no instance metadata. */
-function setChain(keys: { accessKeyId: string; secretAccessKey: string } | null) {
-  for (const name of CHAIN_VARS) delete process.env[name];
-  process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials";
-  process.env.AWS_CONFIG_FILE = "/nonexistent/config";
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  if (keys) {
-    process.env.AWS_ACCESS_KEY_ID = keys.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = keys.secretAccessKey;
-  }
-}
-
-beforeAll(async () => {
-  moto = await startMoto();
-  savedEnv = Object.fromEntries(CHAIN_VARS.map((name) => [name, process.env[name]]));
-});
-afterAll(async () => {
-  for (const [name, value] of Object.entries(savedEnv ?? {})) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await moto?.reset();
-});
+const setChain = useDefaultCredentialChain("all");
 
 const discover = async (client: TestServer["admin"], input: object) => {
   const response = await client.request(DISCOVER, { input });
@@ -72,7 +37,6 @@ const discover = async (client: TestServer["admin"], input: object) => {
 };
 
 describe("enabled (the default), with the server's identity in its environment", () => {
-  let t: TestServer;
   let serverIdentity: MotoUser;
   let owner: Person; // a project ADMIN who is not a global admin
   let ownProject: string;
@@ -82,11 +46,12 @@ describe("enabled (the default), with the server's identity in its environment",
     serverIdentity = await createIamUser(moto.endpoint, { userName: "backend-hub-server", policy: policy([{ Effect: "Allow", Action: "*", Resource: "*" }]) });
     await createBucket(moto.endpoint, BUCKET, "us-east-1");
     setChain(serverIdentity);
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
+  });
+  const t = useServer({ ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` }, { aws: moto });
+  beforeAll(async () => {
     owner = await newUser(t, "owner");
     ownProject = await newProject(owner.client, "owned");
   });
-  afterAll(() => t?.close());
 
   it("a global admin may use them: defaultCredentialsAvailable, and discovery as the server's identity", async () => {
     expect((await discover(t.admin, {})).defaultCredentialsAvailable).toBe(true);
@@ -152,15 +117,13 @@ describe("enabled (the default), with the server's identity in its environment",
 });
 
 describe("disabled with AWS_DEFAULT_CREDENTIALS=disabled", () => {
-  let t: TestServer;
   beforeAll(async () => {
     await moto.reset();
     await createBucket(moto.endpoint, BUCKET, "us-east-1");
     // The chain would work; the setting wins anyway.
     setChain(DUMMY_KEYS);
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`, AWS_DEFAULT_CREDENTIALS: "disabled" });
   });
-  afterAll(() => t?.close());
+  const t = useServer({ ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`, AWS_DEFAULT_CREDENTIALS: "disabled" }, { aws: moto });
 
   it("are unavailable even to a global admin, in discovery, create and update; access keys still work", async () => {
     const projectId = await newProject(t.admin, "no-defaults");
@@ -195,13 +158,11 @@ describe("disabled with AWS_DEFAULT_CREDENTIALS=disabled", () => {
 });
 
 describe("enabled, but the server's chain finds no credentials", () => {
-  let t: TestServer;
   beforeAll(async () => {
     await moto.reset();
     setChain(null);
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
   });
-  afterAll(() => t?.close());
+  const t = useServer({ ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` }, { aws: moto });
 
   it("defaultCredentialsAvailable is false, and using them says the chain is empty", async () => {
     expect((await discover(t.admin, {})).defaultCredentialsAvailable).toBe(false);

@@ -4,18 +4,17 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { createBucket, createIamUser, createSubnet, DUMMY_KEYS, policy } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { accessKey, ACCOUNT_ID, backendCount, CREATE, DISCOVER, IAM_POLICY, newKeyMaterial, newProject, REGIONS } from "./support.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SEED = path.resolve(REPO_ROOT, "../shared/seed/aws-backend.md");
 const ALLOW_ALL = policy([{ Effect: "Allow", Action: "*", Resource: "*" }]);
 
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto();
+const t = useServer({ ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` }, { aws: moto });
 let projectId: string;
 
 const discover = async (input: object) => {
@@ -27,15 +26,8 @@ const discover = async (input: object) => {
 const codes = (errors: { code: string; field: string[] }[]) => errors.map((e) => [e.code, e.field]);
 
 beforeAll(async () => {
-  moto = await startMoto();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
   projectId = await newProject(t.admin, "discovery");
 });
-afterAll(async () => {
-  await t?.close();
-  await moto?.reset();
-});
-beforeEach(() => moto.reset());
 
 describe("credentials", () => {
   it("a valid access key: the identity, every bucket with its real region, and the chosen region's subnets", async () => {

@@ -2,11 +2,10 @@
 // nowhere: in no GraphQL response body, no log line, no column of any table, and no Secrets
 // Manager value (those hold the sealed envelope).
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { createAdminUser, createBucket, createIamUser, policy, type MotoUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import {
   accessKey,
   allSecretValues,
@@ -23,25 +22,18 @@ import {
 
 const ALLOW_ALL = policy([{ Effect: "Allow", Action: "*", Resource: "*" }]);
 
-let moto: MotoServer;
-let t: TestServer;
 let admin: MotoUser;
 let dstack: MotoUser;
 
+const moto = useMoto({ reset: "once" });
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
   admin = await createAdminUser(moto.endpoint);
   dstack = await createIamUser(moto.endpoint, { userName: "dstack", policy: ALLOW_ALL });
   await createBucket(moto.endpoint, "leak-bucket", "us-east-1");
   await createBucket(moto.endpoint, "dublin-bucket", "eu-west-1");
   await moto.setIamEnforcement(true);
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` });
 });
-afterAll(async () => {
-  await t?.close();
-  await moto?.reset();
-});
+const t = useServer({ ENCRYPTION_KEYS: `k1:${newKeyMaterial()}` }, { aws: moto });
 
 /** Every 12-character piece of `secret`: a truncated or partly masked copy is a leak too. */
 function fragments(secret: string): string[] {

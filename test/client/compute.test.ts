@@ -16,33 +16,25 @@ import {
   watchProvisioningRun,
   type Client,
 } from "../../client/src/client.js";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { createBucket, createIamUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { createSeedUser, useMoto, useServer } from "../support/fixtures.js";
+import { createBucket } from "../support/moto-iam.js";
 
 /** moto ships Canonical's xenial images (not jammy, the service's default). */
 const MOTO_IMAGE = { namePattern: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*", owner: "099720109477" };
 
 describe("typed client: compute", () => {
-  let moto: MotoServer;
-  let t: TestServer;
+  const moto = useMoto({ reset: "once" });
+  const t = useServer({ INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" }, { aws: moto });
   let client: Client;
-  beforeAll(async () => {
-    moto = await startMoto();
-    await moto.reset();
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" });
+  beforeAll(() => {
     client = createClient({ url: t.url, token: t.adminToken });
   });
-  afterAll(async () => {
-    await client?.dispose();
-    await t?.close();
-  });
+  afterAll(() => client?.dispose());
 
   it("provisions, lists offers, launches, reads, watches and terminates an instance", async () => {
     const bucket = "client-compute";
     await createBucket(moto.endpoint, bucket, "us-east-1");
-    const user = await createIamUser(moto.endpoint, { userName: `dstack-${bucket}`, policy: awsIamPolicyDocument(bucket) });
+    const user = await createSeedUser(moto.endpoint, bucket);
     const { createProject } = await client.request(CreateProjectDocument, { input: { name: "client-compute" } });
     const { createAwsBackend } = await client.request(CreateAwsBackendDocument, {
       projectId: assertNoUserErrors("createProject", createProject).project!.id,

@@ -5,31 +5,23 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main, type ExampleEnv } from "../../examples/provision-backend.js";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { createBucket, createIamUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { createSeedUser, useMoto, useServer } from "../support/fixtures.js";
+import { createBucket } from "../support/moto-iam.js";
 
 const run = promisify(execFile);
 const ROOT = process.cwd();
 const STEPS = ["iam-policy", "iam-role", "instance-profile", "security-group", "log-groups", "bucket-lifecycle"];
 
 describe("examples/provision-backend.ts", () => {
-  let moto: MotoServer;
-  let t: TestServer;
-  beforeAll(async () => {
-    moto = await startMoto();
-    await moto.reset();
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint });
-  });
-  afterAll(() => t?.close());
+  const moto = useMoto({ reset: "once" });
+  const t = useServer({}, { aws: moto });
 
   /** A bucket and an IAM user holding exactly the seed's policy for it, as a user would set up. */
   async function awsSetup(bucket: string, region = "us-east-1"): Promise<ExampleEnv> {
     await createBucket(moto.endpoint, bucket, region);
-    const user = await createIamUser(moto.endpoint, { userName: `dstack-${bucket}`, policy: awsIamPolicyDocument(bucket) });
+    const user = await createSeedUser(moto.endpoint, bucket);
     return {
       BACKEND_HUB_URL: t.url,
       BACKEND_HUB_TOKEN: t.adminToken,

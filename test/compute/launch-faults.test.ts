@@ -4,15 +4,13 @@
 // own (moto.md §3.2), and ignores ClientToken. So everything here is covered only with the proxy.
 // The invariant checked throughout: one Instance record never has more than one EC2 instance, and
 // every RunInstances for it carries the ClientToken bh-<record id>.
-import http from "node:http";
 import { DescribeInstancesCommand, type Instance as Ec2Instance } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFaultProxy, type FaultProxy, type ProxiedRequest } from "../support/fault-proxy.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createSeedBackend, useFaultProxy, useMoto, useServer } from "../support/fixtures.js";
+import { sendTo, type ProxiedRequest } from "../support/fault-proxy.js";
 import { ec2Client } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { withDb } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "faults-bucket";
@@ -22,9 +20,9 @@ const LAUNCH = `mutation($backendId: ID!, $input: LaunchInstanceInput!) { launch
 const TERMINATE = `mutation($id: ID!) { terminateInstance(id: $id) { instance { ${INSTANCE_FIELDS} } userErrors { code field message } } }`;
 const INSTANCE = `query($id: ID!) { instance(id: $id) { ${INSTANCE_FIELDS} } }`;
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let t: TestServer;
+const moto = useMoto({ reset: "once" });
+const proxy = useFaultProxy(moto);
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" }, { aws: proxy });
 let backendId: string;
 
 const tokenOf = (request: ProxiedRequest) => new URLSearchParams(request.body).get("ClientToken");
@@ -39,22 +37,6 @@ function ec2Error(status: number, code: string, message: string) {
   };
 }
 const IAM_NOT_READY = ec2Error(400, "InvalidParameterValue", "Value (dstack_role_faults_bucket) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name");
-
-/** Sends a request the proxy holds to moto itself: EC2 acts on it, while the client never hears back. */
-function forwardToMoto(request: ProxiedRequest): Promise<{ status: number; body: string }> {
-  const target = new URL(moto.endpoint);
-  const headers = { ...request.headers };
-  delete headers.expect;
-  return new Promise((resolve, reject) => {
-    const outgoing = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.path, headers }, (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-      incoming.on("end", () => resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    outgoing.on("error", reject);
-    outgoing.end(request.body);
-  });
-}
 
 /** EC2 instances launched with this record's ClientToken (kept in the dstack_client_token tag). */
 async function ec2InstancesOf(recordId: string): Promise<Ec2Instance[]> {
@@ -78,21 +60,9 @@ async function until<T>(probe: () => Promise<T | undefined | null | false> | T |
 }
 
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  proxy = await startFaultProxy(moto.endpoint);
-  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50", LAUNCH_RETRY_SECONDS: "2" });
-  ({ backendId } = await createSeedBackend(t.admin, moto.endpoint, BUCKET, REGION, { image: MOTO_CANONICAL_IMAGE }));
+  ({ backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket: BUCKET, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } }));
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");
-});
-afterAll(async () => {
-  await t?.close();
-  await proxy?.stop();
-});
-beforeEach(() => {
-  proxy.clearRules();
-  proxy.clearRequests();
 });
 
 describe("launching when EC2 misbehaves (fault proxy only)", () => {
@@ -105,7 +75,7 @@ describe("launching when EC2 misbehaves (fault proxy only)", () => {
       match: (request) => {
         const token = request.action === "RunInstances" ? tokenOf(request) : null;
         if (!token || forwarded.has(token)) return false;
-        forwarded.set(token, forwardToMoto(request));
+        forwarded.set(token, sendTo(moto.endpoint, request));
         return true;
       },
       fault: { kind: "timeout" },
@@ -157,7 +127,7 @@ describe("launching when EC2 misbehaves (fault proxy only)", () => {
       match: (request) => {
         if (request.action !== "RunInstances" || firstToken) return false;
         firstToken = tokenOf(request);
-        launchedAtEc2 = forwardToMoto(request);
+        launchedAtEc2 = sendTo(moto.endpoint, request);
         return true;
       },
       fault: { kind: "reset" },

@@ -16,13 +16,12 @@ import {
   type Instance as Ec2Instance,
 } from "@aws-sdk/client-ec2";
 import { createClient, type Client } from "graphql-ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import { ec2Client } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { DELETE, newUser, setMember, withDb } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "../provisioning/support.js";
 
 const INSTANCE_FIELDS = "id name status statusReason market awsInstanceId spotRequestId instanceType region createdAt terminatedAt";
 const LAUNCH = `mutation($backendId: ID!, $input: LaunchInstanceInput!) { launchInstance(backendId: $backendId, input: $input) {
@@ -35,24 +34,18 @@ const UPDATE_IMAGE = `mutation($id: ID!, $input: UpdateAwsBackendInput!) { updat
 const SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")} alice@laptop`;
 
 describe("compute through GraphQL", () => {
-  let moto: MotoServer;
-  let t: TestServer;
+  const moto = useMoto();
+  const t = useServer({ INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" }, { aws: moto });
   let backendId: string;
   let projectId: string;
   let bucket: string;
   let region: string;
   let seq = 0;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" });
-  });
-  afterAll(() => t?.close());
   beforeEach(async () => {
-    await moto.reset();
     bucket = `launch-${process.pid % 1000}-${++seq}`;
     region = "us-east-1";
-    ({ backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, bucket, region, { image: MOTO_CANONICAL_IMAGE }));
+    ({ backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region, input: { image: MOTO_CANONICAL_IMAGE } }));
   });
 
   async function provision(id = backendId) {
@@ -174,7 +167,7 @@ describe("compute through GraphQL", () => {
   });
 
   it("the default image is the newest Ubuntu 22.04 owned by Canonical: a same-named image of another owner is never used", async () => {
-    const { backendId: plain } = await createSeedBackend(t.admin, moto.endpoint, `${bucket}-d`, region);
+    const { backendId: plain } = await createSeedBackend(t.admin, moto.endpoint, { bucket: `${bucket}-d`, region });
     const ec2 = ec2Client(moto.endpoint, region);
     await ec2.send(new RegisterImageCommand({ Name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20990101", RootDeviceName: "/dev/sda1" }));
     ec2.destroy();

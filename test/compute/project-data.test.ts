@@ -21,14 +21,10 @@ import {
   ListSecretsCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { createAdminUser, iamClient, policy, s3Client, type MotoUser } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createSeedBackend, seedPolicyForMoto, useMoto, useServer } from "../support/fixtures.js";
+import { createAdminUser, s3Client, type MotoUser } from "../support/moto-iam.js";
 import { dumpDatabase, newProject, newUser, setMember, type Person } from "../backends/support.js";
-import { createSeedBackend } from "../provisioning/support.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "pd-bucket";
@@ -46,8 +42,8 @@ const ARTIFACTS = `query($backendId: ID!, $prefix: String, $first: Int, $after: 
   artifacts(backendId: $backendId, prefix: $prefix, first: $first, after: $after) {
     edges { cursor node { key size lastModified downloadUrl } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
 
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto({ reset: "once" });
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0" }, { aws: moto });
 let admin: MotoUser;
 let backendId: string;
 let projectId: string;
@@ -65,16 +61,8 @@ function logsClient() {
 }
 
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0" });
-  let user: MotoUser;
-  ({ backendId, projectId, user } = await createSeedBackend(t.admin, moto.endpoint, BUCKET, REGION));
   // The seed's actions, each on Resource "*" and without conditions: what moto can enforce.
-  const seedActions = policy(awsIamPolicyDocument(BUCKET).Statement.map(({ Condition: _condition, ...statement }) => ({ ...statement, Resource: "*" })));
-  const iam = iamClient(moto.endpoint);
-  await iam.send(new PutUserPolicyCommand({ UserName: user.userName, PolicyName: "policy", PolicyDocument: JSON.stringify(seedActions) }));
-  iam.destroy();
+  ({ backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, { bucket: BUCKET, region: REGION, policy: seedPolicyForMoto(BUCKET) }));
   otherProjectId = await newProject(t.admin, "pd-other-project");
   projectAdmin = await newUser(t, "pd-admin");
   viewer = await newUser(t, "pd-viewer");
@@ -83,10 +71,6 @@ beforeAll(async () => {
   admin = await createAdminUser(moto.endpoint);
   // From here on every AWS call must be allowed by IAM: the server's by the seed's policy.
   await moto.setIamEnforcement(true);
-});
-afterAll(async () => {
-  await t?.close();
-  await moto?.reset();
 });
 
 describe("project secrets", () => {

@@ -6,13 +6,12 @@
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import { DUMMY_KEYS, ec2Client, s3Client } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
 import { newUser, readSecret, setMember, type Person } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
 
 const REGION = "eu-west-1";
 const BUCKET = "roles-bucket";
@@ -35,8 +34,8 @@ const Q = {
 
 type Role = "VIEWER" | "USER" | "ADMIN";
 
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto({ reset: "once" });
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0" }, { aws: moto });
 let backendId: string;
 let projectId: string;
 let instanceId: string;
@@ -58,10 +57,7 @@ async function forbidden(client: GraphQLClient, query: string, variables: Record
 }
 
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0" });
-  ({ backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, BUCKET, REGION, { image: MOTO_CANONICAL_IMAGE }));
+  ({ backendId, projectId } = await createSeedBackend(t.admin, moto.endpoint, { bucket: BUCKET, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } }));
   const run = await t.admin.ok(PROVISION, { id: backendId });
   expect((await waitForRun(t.admin, run.provisionBackend.run.id)).status).toBe("SUCCEEDED");
   for (const role of ["VIEWER", "USER", "ADMIN"] as const) {
@@ -86,7 +82,6 @@ beforeAll(async () => {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `artifacts/${projectId}/out.txt`, Body: "out" }));
   s3.destroy();
 });
-afterAll(() => t?.close());
 
 describe("reads: every member role, and nothing for a non-member", () => {
   it.each(["VIEWER", "USER", "ADMIN"] as const)("%s reads offers, instances, logs, artifacts and secret names", async (role) => {

@@ -17,11 +17,10 @@ import WebSocket from "ws";
 import { displayPrefix } from "../../src/users/api-token.js";
 import { buildApiSchema } from "../../src/resolvers/schema.js";
 import { accessKey, CREATE, newKeyMaterial, newUser, setMember } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import type { GraphQLClient, GraphQLResponse } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { DUMMY_KEYS, s3Client } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { AUTHORIZATION_TABLE, CALLERS, KNOWN_FAILURES, type Caller, type Outcome, type RootType } from "./authorization-table.js";
 
 const REGION = "us-east-1";
@@ -57,8 +56,17 @@ interface Side {
   members: [Actor, "VIEWER" | "USER"][];
 }
 
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto({ reset: "once" });
+const t = useServer(
+  {
+    ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`,
+    INSTANCE_SYNC_SECONDS: "0",
+    LAUNCH_RETRY_INITIAL_MS: "50",
+    // Hundreds of cells: the AWS-mutation rate limit (tested elsewhere) must not answer them.
+    RATE_LIMIT_AWS_MUTATIONS: "100000",
+  },
+  { aws: moto },
+);
 let db: pg.Client;
 let actors: Record<Caller | "bridge", Actor>;
 let P: Side;
@@ -86,7 +94,7 @@ async function ok<T = any>(client: GraphQLClient, query: string, variables: Reco
 
 /** A project with a READY backend on its own bucket, an instance, a secret, an artifact and a log line. */
 async function buildSide(label: string, owner: Actor, bucket: string, secretName: string): Promise<Omit<Side, "tokenOwner" | "members">> {
-  const { backendId, projectId, user } = await createSeedBackend(owner.client, moto.endpoint, bucket, REGION, { image: MOTO_CANONICAL_IMAGE });
+  const { backendId, projectId, user } = await createSeedBackend(owner.client, moto.endpoint, { bucket, region: REGION, input: { image: MOTO_CANONICAL_IMAGE } });
   const started = await ok(owner.client, PROVISION, { id: backendId }, (d) => d.provisionBackend);
   const run = await waitForRun(owner.client, started.run.id);
   expect(run.status, JSON.stringify(run)).toBe("SUCCEEDED");
@@ -122,16 +130,6 @@ async function person(name: string, caller: Caller | "bridge"): Promise<Actor> {
 }
 
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  t = await startTestServer({
-    AWS_ENDPOINT_URL: moto.endpoint,
-    ENCRYPTION_KEYS: `k1:${newKeyMaterial()}`,
-    INSTANCE_SYNC_SECONDS: "0",
-    LAUNCH_RETRY_INITIAL_MS: "50",
-    // Hundreds of cells: the AWS-mutation rate limit (tested elsewhere) must not answer them.
-    RATE_LIMIT_AWS_MUTATIONS: "100000",
-  });
   db = new pg.Client({ connectionString: t.databaseUrl });
   await db.connect();
 
@@ -166,7 +164,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.end();
-  await t?.close();
 });
 
 // ---- disposable objects, made by the side's owner ---------------------------------------------

@@ -24,11 +24,10 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { createBucket, createIamUser, policy } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { anyJson, anyString, expectWellFormed, runs } from "./fuzz-support.js";
 
 type Gen = fc.GeneratorValue;
@@ -213,16 +212,13 @@ class DocumentBuilder {
 }
 
 describe("fuzzing with random documents from the schema", () => {
-  let moto: MotoServer;
-  let t: TestServer;
+  const moto = useMoto({ reset: "once" });
+  const t = useServer({ RATE_LIMIT_AUTH_FAILURES: "1000000", RATE_LIMIT_AWS_MUTATIONS: "1000000", AWS_DEFAULT_CREDENTIALS: "disabled" }, { aws: moto });
   let schema: GraphQLSchema;
   let member: GraphQLClient;
   const known: Known = { ids: [] };
 
   beforeAll(async () => {
-    moto = await startMoto();
-    await moto.reset();
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, RATE_LIMIT_AUTH_FAILURES: "1000000", RATE_LIMIT_AWS_MUTATIONS: "1000000", AWS_DEFAULT_CREDENTIALS: "disabled" });
     schema = buildClientSchema((await t.admin.ok(getIntrospectionQuery())) as never);
 
     // Something to find: a project with a backend (on moto), a run, and a member who is not an admin.
@@ -242,10 +238,6 @@ describe("fuzzing with random documents from the schema", () => {
     member = t.client(user.createUser.token);
     const me = await t.admin.ok("{ me { id } myApiTokens { id } }");
     known.ids.push(projectId, backend.createAwsBackend.backend.id, user.createUser.user.id, me.me.id);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await moto?.reset();
   });
 
   it("the schema has every root type", () => {

@@ -4,11 +4,10 @@
 // Whatever goes in, the answer is data or a coded error: never a 500, never a crash.
 import net from "node:net";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { createBucket, createIamUser, policy } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { anyInt, anyJson, anyString, awsIdLike, bucketLike, expectWellFormed, regionLike, runs, slugish } from "./fuzz-support.js";
 
 const USER_ERRORS = "userErrors { code field message }";
@@ -63,21 +62,20 @@ async function rawPost(url: string, query: string, authorization: string): Promi
 }
 
 describe("fuzzing the inputs", () => {
-  let moto: MotoServer;
-  let t: TestServer;
-  let projectId: string;
-  let backendId: string;
-
-  beforeAll(async () => {
-    moto = await startMoto();
-    await moto.reset();
-    t = await startTestServer({
-      AWS_ENDPOINT_URL: moto.endpoint,
+  const moto = useMoto({ reset: "once" });
+  const t = useServer(
+    {
       RATE_LIMIT_AUTH_FAILURES: "1000000",
       RATE_LIMIT_AWS_MUTATIONS: "1000000",
       // Default credentials resolve to moto's dummy keys (never the machine's own).
       AWS_DEFAULT_CREDENTIALS: "disabled",
-    });
+    },
+    { aws: moto },
+  );
+  let projectId: string;
+  let backendId: string;
+
+  beforeAll(async () => {
     await createBucket(moto.endpoint, "fuzz-bucket", "us-east-1");
     const user = await createIamUser(moto.endpoint, { userName: "fuzz", policy: policy([{ Effect: "Allow", Action: "*", Resource: "*" }]) });
     projectId = (await t.admin.ok(CREATE_PROJECT, { input: { name: "fuzz-home" } })).createProject.project.id;
@@ -87,10 +85,6 @@ describe("fuzzing the inputs", () => {
     });
     expect(created.createAwsBackend.userErrors).toEqual([]);
     backendId = created.createAwsBackend.backend.id;
-  });
-  afterAll(async () => {
-    await t?.close();
-    await moto?.reset();
   });
 
   it("project names and descriptions (create, look up, rename)", async () => {

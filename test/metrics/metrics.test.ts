@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OperationNames } from "../../src/metrics/operation-names.js";
 import { DISCOVER, newUser } from "../backends/support.js";
-import { createSeedBackend, MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { createSeedBackend } from "../support/fixtures.js";
 import { overWebSocket } from "../audit/support.js";
 import { on, startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { startMoto, type MotoServer } from "../support/moto.js";
@@ -78,7 +79,7 @@ describe("GET /metrics", () => {
       await overWebSocket(t.url, t.adminToken, `mutation Ws { createProject(input: { name: "over-ws" }) { project { id } } }`);
 
       // AWS: a backend (ok calls), then discovery throttled at STS and denied at S3 ListBuckets.
-      const { backendId, user } = await createSeedBackend(t.admin, moto.endpoint, "metrics-bucket", "us-east-1", { image: MOTO_CANONICAL_IMAGE });
+      const { backendId, user } = await createSeedBackend(t.admin, moto.endpoint, { bucket: "metrics-bucket", input: { image: MOTO_CANONICAL_IMAGE } });
       const keys = { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey };
       proxy.addRule({ match: on.action("GetCallerIdentity"), fault: { kind: "throttle" } });
       await t.admin.ok(DISCOVER, { input: { credentials: keys } });

@@ -18,11 +18,11 @@ import {
   ListRolesCommand,
   ListRoleTagsCommand,
 } from "@aws-sdk/client-iam";
-import { GetBucketLifecycleConfigurationCommand, type LifecycleRule } from "@aws-sdk/client-s3";
+import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule } from "@aws-sdk/client-s3";
 import { expect } from "vitest";
 import type { AwsCallRecord } from "../../src/aws/clients.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
-import { createBucket, createIamUser, DUMMY_KEYS, ec2Client, iamClient, s3Client, type MotoUser, type StaticKeys } from "../support/moto-iam.js";
+import { DUMMY_KEYS, ec2Client, iamClient, s3Client, type StaticKeys } from "../support/moto-iam.js";
 import { TEST_ADMIN_TOKEN } from "../support/server.js";
 import { RUN } from "./support.js";
 
@@ -94,34 +94,16 @@ export class CallRecorder {
 
 export const bucketUs = (bucket: string) => bucket.replaceAll("-", "_");
 
-/**
- * A project with an AWS backend. Its IAM user holds `policy` (default: the seed's policy as
- * given by the caller); `subnetId` makes it a subnet backend.
- */
-export async function createBackend(
-  admin: GraphQLClient,
-  endpoint: string,
-  options: { bucket: string; region: string; policy: object; subnetId?: string; userName?: string; adminKeys?: StaticKeys },
-): Promise<{ backendId: string; projectId: string; user: MotoUser }> {
-  await createBucket(endpoint, options.bucket, options.region, options.adminKeys);
-  const user = await createIamUser(endpoint, { userName: options.userName ?? `dstack-${options.bucket}`, policy: options.policy, admin: options.adminKeys });
-  const project = await admin.ok(`mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`, {
-    input: { name: `p-${options.bucket}`.slice(0, 50) },
-  });
-  const created = await admin.ok(
-    `mutation($projectId: ID!, $input: CreateAwsBackendInput!) { createAwsBackend(projectId: $projectId, input: $input) { backend { id status } userErrors { code field message } } }`,
-    {
-      projectId: project.createProject.project.id,
-      input: {
-        region: options.region,
-        bucket: options.bucket,
-        ...(options.subnetId ? { subnetId: options.subnetId } : {}),
-        credentials: { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
-      },
-    },
+/** A lifecycle rule of the bucket owner's own ("users-own"), which provisioning must keep next to its rules. */
+export async function putUsersOwnLifecycleRule(endpoint: string, region: string, bucket: string): Promise<void> {
+  const s3 = s3Client(endpoint, region);
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: "users-own", Status: "Enabled", Filter: { Prefix: "logs/" }, Expiration: { Days: 30 } }] },
+    }),
   );
-  expect(created.createAwsBackend.userErrors).toEqual([]);
-  return { backendId: created.createAwsBackend.backend.id as string, projectId: project.createProject.project.id as string, user };
+  s3.destroy();
 }
 
 /** The run as provisioningRun shows it. */

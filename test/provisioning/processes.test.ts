@@ -3,21 +3,18 @@
 // active. A server starting later sees that nobody holds the run's lock and hands the job out
 // again at once; a server already running takes it over when the job expires
 // (RUN_JOB_EXPIRE_SECONDS, found by pg-boss maintenance every JOB_MAINTENANCE_SECONDS).
-import http from "node:http";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createSeedBackend, useFaultProxy, useMoto } from "../support/fixtures.js";
 import { createTestDatabase } from "../support/database.js";
-import { startFaultProxy, type FaultProxy, type ProxiedRequest } from "../support/fault-proxy.js";
+import { sendTo } from "../support/fault-proxy.js";
 import { GraphQLClient } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { iamClient } from "../support/moto-iam.js";
 import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from "../support/server.js";
 import {
   attemptsOf,
   CallRecorder,
   counts,
-  createBackend,
   expectProvisionedOnce,
   FIRST_OPERATION,
   inventory,
@@ -34,23 +31,11 @@ import { PROVISION, TEARDOWN, waitForRun } from "./support.js";
 
 const REGION = "eu-west-1";
 
-let moto: MotoServer;
-let proxy: FaultProxy;
+const moto = useMoto();
+const proxy = useFaultProxy(moto);
 const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await removeServerBundle();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.clearRequests();
-});
+afterAll(() => removeServerBundle());
 afterEach(async () => {
   // Servers before their databases.
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -74,22 +59,6 @@ async function restartInProcess(databaseUrl: string, recorder: CallRecorder, env
   return server;
 }
 
-/** Sends a request the proxy held (never answered) to moto, byte for byte. */
-function replay(request: ProxiedRequest): Promise<number> {
-  const upstream = new URL(moto.endpoint);
-  return new Promise((resolve, reject) => {
-    const outgoing = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.path, headers: request.headers },
-      (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-      },
-    );
-    outgoing.on("error", reject);
-    outgoing.end(request.body);
-  });
-}
-
 describe("a server process killed with SIGKILL in the middle of a run", () => {
   it("after step k: a server restarted on the database resumes the run at once, earlier steps not executed again", async () => {
     const k = 3; // security-group: policy, role and profile exist; the group does not yet
@@ -98,7 +67,7 @@ describe("a server process killed with SIGKILL in the middle of a run", () => {
     // Default RUN_JOB_EXPIRE_SECONDS (300): the restart must not wait for the job to expire.
     const doomed = await child({ DATABASE_URL: databaseUrl });
     const admin = new GraphQLClient(doomed.url, TEST_ADMIN_TOKEN);
-    const { backendId } = await createBackend(admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(admin, moto.endpoint, { bucket, region: REGION });
 
     const operation = FIRST_OPERATION[STEP_NAMES[k]];
     proxy.addRule({ match: (r) => r.action === operation, fault: { kind: "timeout" }, times: 1 });
@@ -131,7 +100,7 @@ describe("a server process killed with SIGKILL in the middle of a run", () => {
     const expiry = { RUN_JOB_EXPIRE_SECONDS: "4", JOB_MAINTENANCE_SECONDS: "1" };
     const doomed = await child({ DATABASE_URL: databaseUrl, ...expiry });
     const admin = new GraphQLClient(doomed.url, TEST_ADMIN_TOKEN);
-    const { backendId } = await createBackend(admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(admin, moto.endpoint, { bucket, region: REGION });
 
     proxy.addRule({ match: (r) => r.action === "CreateRole", fault: { kind: "timeout" }, times: 1 });
     const runId = (await admin.ok(PROVISION, { id: backendId })).provisionBackend.run.id as string;
@@ -142,7 +111,7 @@ describe("a server process killed with SIGKILL in the middle of a run", () => {
     await doomed.kill();
     // The request reaches AWS after all (as a proxy or the network may deliver it late): moto
     // creates the role, and the answer goes nowhere.
-    await replay(held);
+    await sendTo(moto.endpoint, held);
     const iam = iamClient(moto.endpoint);
     await iam.send(new GetRoleCommand({ RoleName: "dstack_role_killed_mid_create" }));
     iam.destroy();
@@ -183,7 +152,7 @@ describe("two server processes on one database", () => {
     const env = { DATABASE_URL: databaseUrl, RUN_JOB_EXPIRE_SECONDS: "1", JOB_MAINTENANCE_SECONDS: "1" };
     const [one, two] = await Promise.all([child(env), child(env)]);
     const clients = [one, two].map((server) => new GraphQLClient(server.url, TEST_ADMIN_TOKEN));
-    const { backendId } = await createBackend(clients[0], moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(clients[0], moto.endpoint, { bucket, region: REGION });
     one.calls.length = 0;
     two.calls.length = 0;
 

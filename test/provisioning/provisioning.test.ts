@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createSeedBackend, PROVISION, TEARDOWN, waitForRun } from "./support.js";
+import { describe, expect, it } from "vitest";
+import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
+import { PROVISION, TEARDOWN, waitForRun } from "./support.js";
 
 describe("provisioning through GraphQL", () => {
-  let moto: MotoServer;
-  let t: TestServer;
-  beforeAll(async () => {
-    moto = await startMoto();
-    t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint });
-  });
-  afterAll(() => t?.close());
-  beforeEach(() => moto.reset());
+  const moto = useMoto();
+  const t = useServer({}, { aws: moto });
 
   it("provisions a backend step by step to READY, and tears down to CONFIGURED", async () => {
-    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, "prov-e2e");
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket: "prov-e2e" });
     const started = await t.admin.ok(PROVISION, { id: backendId });
     expect(started.provisionBackend.userErrors).toEqual([]);
     expect(started.provisionBackend.run.steps.map((s: any) => s.name)).toEqual([

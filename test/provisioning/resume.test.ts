@@ -4,21 +4,17 @@
 // steps before k are not executed again (their attempts are unchanged and the new server makes
 // none of their calls). The servers form a chain on one database: each k's restarted server is
 // the next k's server to stop. The SIGKILL variants are in processes.test.ts.
-import { PutBucketLifecycleConfigurationCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { s3Client } from "../support/moto-iam.js";
+import { createSeedBackend, useFaultProxy, useMoto } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import {
   attemptsOf,
   CallRecorder,
   counts,
-  createBackend,
   expectProvisionedOnce,
   FIRST_OPERATION,
   inventory,
+  putUsersOwnLifecycleRule,
   readRun,
   runFromDatabase,
   STEP_NAMES,
@@ -30,8 +26,8 @@ import { PROVISION, waitForRun } from "./support.js";
 const REGION = "eu-west-1";
 const HOLD_MS = 800;
 
-let moto: MotoServer;
-let proxy: FaultProxy;
+const moto = useMoto({ reset: "once" });
+const proxy = useFaultProxy(moto);
 let first: TestServer;
 let current: TestServer;
 let recorder: CallRecorder;
@@ -43,15 +39,11 @@ async function startServer(reuseDatabaseUrl?: string): Promise<TestServer> {
 }
 
 beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  proxy = await startFaultProxy(moto.endpoint);
   first = current = await startServer();
 });
 afterAll(async () => {
   for (const server of restarts.reverse()) await server.close();
   await first?.close(); // drops the database
-  await proxy?.stop();
 });
 
 /** What exists after steps 0..k-1 finished: counts per kind. */
@@ -70,15 +62,8 @@ describe("a run stopped gracefully before step k resumes on another server", () 
   STEP_NAMES.forEach((stepName, k) => {
     it(`k=${k} (${stepName})`, async () => {
       const bucket = `resume-k${k}`;
-      const { backendId } = await createBackend(current.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
-      const s3 = s3Client(moto.endpoint, REGION);
-      await s3.send(
-        new PutBucketLifecycleConfigurationCommand({
-          Bucket: bucket,
-          LifecycleConfiguration: { Rules: [{ ID: "users-own", Status: "Enabled", Filter: { Prefix: "logs/" }, Expiration: { Days: 30 } }] },
-        }),
-      );
-      s3.destroy();
+      const { backendId } = await createSeedBackend(current.admin, moto.endpoint, { bucket, region: REGION });
+      await putUsersOwnLifecycleRule(moto.endpoint, REGION, bucket);
 
       // Hold step k's first call; stop the server while it is held.
       const operation = FIRST_OPERATION[stepName];

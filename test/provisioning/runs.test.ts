@@ -2,23 +2,22 @@
 // fault proxy, which forwards everything unless a test adds a rule). What a fresh run creates,
 // that a second run changes nothing, subnet backends, one run for concurrent requests, faults,
 // a missing permission and its grant, and teardown with and without the delete permissions.
+// Users hold the seed's actions as moto can enforce them (seedPolicyForMoto): which actions are
+// granted is what these tests are about; the resources are checked by least-privilege.test.ts.
 import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { PutBucketLifecycleConfigurationCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { TEARDOWN_ACTIONS_BEYOND_SEED } from "../../src/provisioning/steps/index.js";
-import { on, startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { createAdminUser, createSubnet, iamClient, policy, s3Client, type MotoUser } from "../support/moto-iam.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { createSeedBackend, seedPolicyForMoto, useFaultProxy, useMoto, useServer } from "../support/fixtures.js";
+import { on } from "../support/fault-proxy.js";
+import { createAdminUser, createSubnet, iamClient, policy, type MotoUser } from "../support/moto-iam.js";
 import {
   attemptsOf,
   CallRecorder,
   counts,
-  createBackend,
   defaultVpcId,
   expectProvisionedOnce,
   inventory,
+  putUsersOwnLifecycleRule,
   readRun,
   seededRandom,
   STEP_NAMES,
@@ -30,39 +29,15 @@ const REGION = "eu-west-1";
 const NOTHING = { policies: 0, roles: 0, profiles: 0, securityGroups: 0, logGroups: 0, ourLifecycleRules: 0 };
 const ONE_EACH = { policies: 1, roles: 1, profiles: 1, securityGroups: 1, logGroups: 2, ourLifecycleRules: 2 };
 
-/**
- * The seed's policy as moto can enforce it: the same actions, with Resource "*". moto matches
- * EC2, Logs, Secrets Manager and non-role IAM calls against the resource "*" only, so the seed's
- * resource-scoped statements would deny calls AWS allows (moto.md §2.2). Which actions are granted
- * is what these tests are about; the resources are checked by least-privilege.test.ts.
- */
-function seedForMoto(bucket: string): object {
-  const seed = awsIamPolicyDocument(bucket);
-  return { ...seed, Statement: seed.Statement.map(({ Condition: _condition, ...statement }) => ({ ...statement, Resource: "*" })) };
-}
-
 const ALLOW_ALL = policy([{ Effect: "Allow", Action: "*", Resource: "*" }]);
 
-let moto: MotoServer;
-let proxy: FaultProxy;
-let t: TestServer;
 let random: () => number = Math.random;
 const recorder = new CallRecorder();
-
-beforeAll(async () => {
-  moto = await startMoto();
-  // The server's AWS calls go through the proxy; tests look at moto directly.
-  proxy = await startFaultProxy(moto.endpoint, { random: () => random() });
-  t = await startTestServer({ AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_AWS_MUTATIONS: "1000" }, undefined, { awsMiddleware: recorder.middleware });
-});
-afterAll(async () => {
-  await t?.close();
-  await proxy?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-  proxy.clearRules();
-  proxy.clearRequests();
+const moto = useMoto();
+// The server's AWS calls go through the proxy; tests look at moto directly.
+const proxy = useFaultProxy(moto, { random: () => random() });
+const t = useServer({ RATE_LIMIT_AWS_MUTATIONS: "1000" }, { aws: proxy, awsMiddleware: recorder.middleware });
+beforeEach(() => {
   recorder.clear();
   random = Math.random;
 });
@@ -82,16 +57,9 @@ async function putUserPolicy(user: MotoUser, document: object, adminKeys: MotoUs
 describe("a provisioning run", () => {
   it("creates exactly the expected resources, tagged; a second run on the READY backend makes no mutating AWS call", async () => {
     const bucket = "runs-fresh";
-    const { backendId } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION });
     // A rule of the user's own: provisioning adds its rules next to it.
-    const s3 = s3Client(moto.endpoint, REGION);
-    await s3.send(
-      new PutBucketLifecycleConfigurationCommand({
-        Bucket: bucket,
-        LifecycleConfiguration: { Rules: [{ ID: "users-own", Status: "Enabled", Filter: { Prefix: "logs/" }, Expiration: { Days: 30 } }] },
-      }),
-    );
-    s3.destroy();
+    await putUsersOwnLifecycleRule(moto.endpoint, REGION, bucket);
     recorder.clear();
 
     const run = await provision(backendId);
@@ -132,7 +100,7 @@ describe("a provisioning run", () => {
     const bucket = "runs-subnet";
     const { vpcId, subnetId } = await createSubnet(moto.endpoint, REGION, { cidr: "10.42.0.0/16" });
     expect(vpcId).not.toBe(await defaultVpcId(moto.endpoint, REGION));
-    const { backendId } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket), subnetId });
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION, input: { subnetId } });
 
     const run = await provision(backendId);
     expect(run.status).toBe("SUCCEEDED");
@@ -144,7 +112,7 @@ describe("a provisioning run", () => {
 
   it("answers 20 concurrent provisionBackend calls with one run", async () => {
     const bucket = "runs-concurrent";
-    const { backendId } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION });
     const answers = await Promise.all(Array.from({ length: 20 }, () => t.admin.ok(PROVISION, { id: backendId })));
     for (const answer of answers) expect(answer.provisionBackend.userErrors).toEqual([]);
     const ids = new Set(answers.map((a) => a.provisionBackend.run.id));
@@ -159,7 +127,7 @@ describe("a provisioning run", () => {
 
   it("completes when a share of AWS calls is throttled or answered with 5xx", async () => {
     const bucket = "runs-faults";
-    const { backendId } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION });
     random = seededRandom(20240601);
     proxy.addRule({ match: on.any(), fault: { kind: "throttle" }, probability: 0.25 });
     proxy.addRule({ match: on.any(), fault: { kind: "serverError" }, probability: 0.2 });
@@ -178,7 +146,7 @@ describe("a provisioning run", () => {
   it("fails on AccessDenied naming the action, and resumes from the failed step once it is granted", async () => {
     const bucket = "runs-denied";
     const adminKeys = await createAdminUser(moto.endpoint);
-    const { backendId, user } = await createBackend(t.admin, moto.endpoint, {
+    const { backendId, user } = await createSeedBackend(t.admin, moto.endpoint, {
       bucket,
       region: REGION,
       policy: policy([
@@ -236,15 +204,8 @@ describe("a provisioning run", () => {
 describe("teardown", () => {
   it("after provisioning leaves no tagged resource and keeps the user's lifecycle rules", async () => {
     const bucket = "runs-teardown";
-    const { backendId } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
-    const s3 = s3Client(moto.endpoint, REGION);
-    await s3.send(
-      new PutBucketLifecycleConfigurationCommand({
-        Bucket: bucket,
-        LifecycleConfiguration: { Rules: [{ ID: "users-own", Status: "Enabled", Filter: { Prefix: "logs/" }, Expiration: { Days: 30 } }] },
-      }),
-    );
-    s3.destroy();
+    const { backendId } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION });
+    await putUsersOwnLifecycleRule(moto.endpoint, REGION, bucket);
     expect((await provision(backendId)).status).toBe("SUCCEEDED");
     expect(counts(await inventory(moto.endpoint, REGION, bucket, { byTag: true }))).toEqual(ONE_EACH);
 
@@ -265,7 +226,7 @@ describe("teardown", () => {
   it("with the seed's policy only fails naming the delete actions and says what is left behind; granted, it finishes", async () => {
     const bucket = "runs-teardown-seed";
     const adminKeys = await createAdminUser(moto.endpoint);
-    const { backendId, user } = await createBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: seedForMoto(bucket) });
+    const { backendId, user } = await createSeedBackend(t.admin, moto.endpoint, { bucket, region: REGION, policy: seedPolicyForMoto(bucket) });
     await moto.setIamEnforcement(true);
     try {
       // The seed's policy is enough to provision…

@@ -3,12 +3,11 @@
 // every update travels through PostgreSQL LISTEN/NOTIFY. The subscriber must see the run's
 // current state first, then every transition in order, none missing.
 import { createClient, type Client } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
+import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { createBackend, readRun, sleep, STEP_NAMES } from "./harness.js";
+import { readRun, sleep, STEP_NAMES } from "./harness.js";
 import { PROVISION } from "./support.js";
 
 const REGION = "eu-west-1";
@@ -20,8 +19,9 @@ interface Snapshot {
   steps: { name: string; status: string; attempts: number }[];
 }
 
-let moto: MotoServer;
-let api: TestServer;
+const moto = useMoto({ reset: "once" });
+/** The subscribers' server: an API-only replica. */
+const api = useServer({ PROVISIONING_WORKER: "false" }, { aws: moto });
 let worker: TestServer | undefined;
 const clients: Client[] = [];
 
@@ -57,21 +57,15 @@ function transitions(snapshots: Snapshot[]): string[] {
   return found;
 }
 
-beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  api = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, PROVISIONING_WORKER: "false" });
-});
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.dispose()));
   await worker?.close();
-  await api?.close();
 });
 
 describe("provisioningRunUpdated", () => {
   it("delivers every step transition in order, across servers", async () => {
     const bucket = "live-updates";
-    const { backendId } = await createBackend(api.admin, moto.endpoint, { bucket, region: REGION, policy: awsIamPolicyDocument(bucket) });
+    const { backendId } = await createSeedBackend(api.admin, moto.endpoint, { bucket, region: REGION });
     const started = await api.admin.ok(PROVISION, { id: backendId });
     const runId = started.provisionBackend.run.id as string;
     // No worker anywhere yet: the run waits.

@@ -65,16 +65,21 @@ export function usePrivateMoto(env: () => Record<string, string>): MotoServer {
   return standIn("the private moto", () => moto);
 }
 
-/** A fault proxy in front of `upstream` for this file; its rules and recorded requests are cleared before each test. */
-export function useFaultProxy(upstream: AwsEndpoint, options: { random?: () => number } = {}): FaultProxy {
+/**
+ * A fault proxy in front of `upstream` for this file. Its rules and recorded requests are cleared
+ * before each test, unless `keep` (for files whose later tests read what earlier ones sent).
+ */
+export function useFaultProxy(upstream: AwsEndpoint, options: { random?: () => number; keep?: boolean } = {}): FaultProxy {
   let proxy: FaultProxy | undefined;
   beforeAll(async () => {
-    proxy = await startFaultProxy(upstream.endpoint, options);
+    proxy = await startFaultProxy(upstream.endpoint, { random: options.random });
   });
-  beforeEach(() => {
-    proxy!.clearRules();
-    proxy!.clearRequests();
-  });
+  if (!options.keep) {
+    beforeEach(() => {
+      proxy!.clearRules();
+      proxy!.clearRequests();
+    });
+  }
   afterAll(() => proxy?.stop());
   return standIn("the fault proxy", () => proxy);
 }
@@ -177,6 +182,16 @@ export function useDefaultCredentialChain(scope: "each" | "all" = "each"): (keys
 /** An IAM user `dstack-<bucket>` holding exactly the seed's policy for `bucket`. */
 export function createSeedUser(endpoint: string, bucket: string, options: { userName?: string; admin?: StaticKeys } = {}): Promise<MotoUser> {
   return createIamUser(endpoint, { userName: options.userName ?? `dstack-${bucket}`, policy: awsIamPolicyDocument(bucket), admin: options.admin });
+}
+
+/**
+ * The seed's policy as moto can enforce it: the same actions, with Resource "*" and no conditions.
+ * moto matches EC2, Logs, Secrets Manager and non-role IAM calls against the resource "*" only, so
+ * the seed's resource-scoped statements would deny calls AWS allows (moto.md §2.2).
+ */
+export function seedPolicyForMoto(bucket: string): { Version: string; Statement: object[] } {
+  const seed = awsIamPolicyDocument(bucket);
+  return { ...seed, Statement: seed.Statement.map(({ Condition: _condition, ...statement }) => ({ ...statement, Resource: "*" })) };
 }
 
 export interface SeedBackendOptions {

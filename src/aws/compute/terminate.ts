@@ -3,10 +3,9 @@
 // idempotent: what is already gone or terminated counts as done.
 import { CancelSpotInstanceRequestsCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt } from "../errors.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "./describe.js";
-import { localFailure, type ComputeResult } from "./failures.js";
-import { BUCKET_TAG } from "../names/tags.js";
+import { BUCKET_TAG } from "../names.js";
 
 export interface TerminateInput {
   instanceId?: string | null;
@@ -45,7 +44,7 @@ export interface TerminateOutcome {
 const CLOSED_REQUEST_STATES = new Set(["cancelled", "closed", "failed"]);
 const ENDING_INSTANCE_STATES = new Set(["terminated", "shutting-down"]);
 
-function notOurs(what: string, id: string, bucket: string, tags: Record<string, string>): ComputeResult<never> {
+function notOurs(what: string, id: string, bucket: string, tags: Record<string, string>): AwsResult<never> {
   const found = tags[BUCKET_TAG];
   return {
     ok: false,
@@ -65,7 +64,7 @@ function notOurs(what: string, id: string, bucket: string, tags: Record<string, 
  * otherwise). Given only a spot request id, its instance (if fulfilled) is terminated too; given only
  * an instance id, its spot request (if AWS reports one) is cancelled first.
  */
-export async function terminateInstance(session: AwsSession, region: string, input: TerminateInput): Promise<ComputeResult<TerminateOutcome>> {
+export async function terminateInstance(session: AwsSession, region: string, input: TerminateInput): Promise<AwsResult<TerminateOutcome>> {
   if (!input.instanceId && !input.spotRequestId) {
     return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "TerminateInstances", "InvalidTerminateInput", "An instance id or a spot request id is required.") };
   }
