@@ -13,6 +13,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { LRUCache } from "lru-cache";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { recordedParameters } from "./call-parameters.js";
+import { callOutcome, classifyAwsError, type AwsCallOutcome } from "./errors.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
 
 export type { AwsServiceName } from "./iam-actions.js";
@@ -52,11 +53,19 @@ export interface AwsCallRecord {
 /** Runs before every SDK call of every client from the factory; throwing fails the call. */
 export type AwsCallMiddleware = (call: AwsCallRecord) => void | Promise<void>;
 
+/** What an observer learns of a call: no input, no parameters. */
+export type AwsCallSummary = Pick<AwsCallRecord, "service" | "region" | "operation" | "action">;
+
+/** Runs after every SDK call (its retries included) with how it ended and how long it took (metrics). */
+export type AwsCallObserver = (call: AwsCallSummary, outcome: AwsCallOutcome, seconds: number) => void;
+
 export interface AwsClientFactoryOptions {
   /** Endpoint for every service (moto, LocalStack, a proxy). Defaults to $AWS_ENDPOINT_URL. */
   endpoint?: string;
   /** Observes (or fails) each call; tests use it to record action, region and resource. */
   middleware?: AwsCallMiddleware;
+  /** Sees how each call ended; must not throw. */
+  observer?: AwsCallObserver;
   /** Most clients kept; the least recently used is dropped beyond this. Default 200. */
   maxClients?: number;
   /** Attempts per call including the first. Default 3. */
@@ -133,7 +142,7 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): A
           }
         : {}),
     });
-    if (options.middleware) addCallMiddleware(client, service, region, options.middleware);
+    if (options.middleware || options.observer) addCallMiddleware(client, service, region, options.middleware, options.observer);
     return client;
   }
 
@@ -166,21 +175,30 @@ type MiddlewareStackLike = {
   };
 };
 
-function addCallMiddleware(client: object, service: AwsServiceName, region: string, middleware: AwsCallMiddleware) {
+function addCallMiddleware(client: object, service: AwsServiceName, region: string, middleware?: AwsCallMiddleware, observer?: AwsCallObserver) {
   (client as MiddlewareStackLike).middlewareStack.add(
     (next, context) => async (args) => {
       const commandName = context.commandName ?? "Unknown";
       const input = args.input as Record<string, unknown>;
-      await middleware({
-        service,
-        region,
-        operation: operationName(commandName),
-        action: iamActionFor(service, commandName),
-        resource: resourceArnFor(service, commandName, input),
-        target: targetOf(input),
-        parameters: recordedParameters(input),
-      });
-      return next(args);
+      const call: AwsCallSummary = { service, region, operation: operationName(commandName), action: iamActionFor(service, commandName) };
+      if (middleware) {
+        await middleware({
+          ...call,
+          resource: resourceArnFor(service, commandName, input),
+          target: targetOf(input),
+          parameters: recordedParameters(input),
+        });
+      }
+      if (!observer) return next(args);
+      const started = performance.now();
+      try {
+        const output = await next(args);
+        observer(call, "ok", (performance.now() - started) / 1000);
+        return output;
+      } catch (error) {
+        observer(call, callOutcome(classifyAwsError(error, service, commandName)), (performance.now() - started) / 1000);
+        throw error;
+      }
     },
     // "initialize" runs once per call, before retries, so one logical call is one record.
     { step: "initialize", name: "backendHubCallMiddleware" },

@@ -17,8 +17,8 @@ export const INVALID_CREDENTIAL_CODES: Record<string, string> = {
 
 export const ACCESS_DENIED_CODES = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "AllAccessDisabled"]);
 
-/** Throttling, 5xx, timeouts, connection failures: worth retrying later. */
-export const TRANSIENT_CODES = new Set([
+/** AWS asking us to slow down (a subset of the transient codes; metrics count them apart). */
+export const THROTTLING_CODES = new Set([
   "Throttling",
   "ThrottlingException",
   "ThrottledException",
@@ -30,6 +30,11 @@ export const TRANSIENT_CODES = new Set([
   "EC2ThrottledException",
   "BandwidthLimitExceeded",
   "PriorRequestNotComplete",
+]);
+
+/** Throttling, 5xx, timeouts, connection failures: worth retrying later. */
+export const TRANSIENT_CODES = new Set([
+  ...THROTTLING_CODES,
   "InternalError",
   "InternalFailure",
   "InternalServiceError",

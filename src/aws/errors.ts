@@ -13,6 +13,7 @@ import {
   INVALID_PARAMETER_CODES,
   NO_CAPACITY_CODES,
   NOT_FOUND_CODES,
+  THROTTLING_CODES,
   TRANSIENT_CODES,
 } from "./error-codes.js";
 import { iamActionFor, operationName, type AwsServiceName } from "./iam-actions.js";
@@ -199,4 +200,13 @@ export async function attempt<T>(service: AwsServiceName, operation: string, cal
   } catch (error) {
     return { ok: false, error: classifyAwsError(error, service, operation) };
   }
+}
+
+/** How a call ended, for metrics: ok, throttled (AWS asked us to slow down), denied, or any other error. */
+export type AwsCallOutcome = "ok" | "throttled" | "denied" | "error";
+
+export function callOutcome(failure: AwsFailure): AwsCallOutcome {
+  if (failure.kind === "ACCESS_DENIED" || failure.kind === "INVALID_CREDENTIALS") return "denied";
+  if (THROTTLING_CODES.has(failure.code) || failure.httpStatus === 429) return "throttled";
+  return "error";
 }

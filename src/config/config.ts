@@ -66,6 +66,10 @@ const configSchema = z.object({
   ORPHAN_GRACE_SECONDS: z.coerce.number().min(0).max(7 * 86_400).default(600),
   /** Tries of one provisioning step on throttling, 5xx, timeouts or IAM propagation delay. */
   STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  /** Audit events older than this many days are pruned (the chain stays verifiable from the oldest kept). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  /** Serves GET /metrics to `Authorization: Bearer <METRICS_TOKEN>`; unset: no /metrics (404). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export type Config = z.infer<typeof configSchema> & { dataDir: string };

@@ -2,6 +2,7 @@
 import { registerEnumType } from "type-graphql";
 import { UserErrorCode } from "../errors/codes.js";
 import {
+  AuditOutcome,
   AwsCredentialsMode,
   BackendStatus,
   BackendType,
@@ -179,5 +180,16 @@ registerEnumType(UserErrorCode, {
     NO_CAPACITY: { description: "AWS has no capacity for the request right now." },
     AWS_UNAVAILABLE: { description: "AWS kept failing (throttling, 5xx, timeouts) after retries; try again later." },
     BUDGET_EXCEEDED: { description: "The launch would exceed a limit of the project (setProjectLimits); the message names the limit, the current figure and what the launch would add." },
+  },
+});
+
+registerEnumType(AuditOutcome, {
+  name: "AuditOutcome",
+  description: "How an audited operation ended.",
+  valuesConfig: {
+    OK: { description: "It did what was asked." },
+    USER_ERROR: { description: "It was refused with userErrors (or BAD_USER_INPUT); `codes` holds their codes." },
+    DENIED: { description: "The caller was not allowed: UNAUTHENTICATED, FORBIDDEN or RATE_LIMITED." },
+    FAILED: { description: "It failed: `codes` holds the error code (OUTCOME_UNKNOWN: it started, and its outcome was never recorded)." },
   },
 });

@@ -117,6 +117,17 @@ export class PgBossRunQueue implements RunQueue {
     if (this.workerId) this.boss.notifyWorker(this.workerId);
   }
 
+  /** Jobs waiting for a worker (created, or failed and due for a retry) and being executed: the queue's depth, for metrics. */
+  async jobCounts(): Promise<{ queued: number; active: number }> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `SELECT count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued, count(*) FILTER (WHERE state = 'active')::int AS active
+       FROM ${SCHEMA}.job WHERE name = $1`,
+      [QUEUE],
+    );
+    const counts = rows[0] as { queued: number; active: number } | undefined;
+    return { queued: counts?.queued ?? 0, active: counts?.active ?? 0 };
+  }
+
   /** Interrupts runs at their next safe point and waits for the worker to let go. */
   async stop(): Promise<void> {
     this.abort.abort();

@@ -1,4 +1,5 @@
 import type { NonEmptyArray } from "type-graphql";
+import { AuditResolver } from "./audit.resolver.js";
 import { BackendResolver } from "./backend.resolver.js";
 import { BackendInstancesResolver, InstanceResolver } from "./instance.resolver.js";
 import { ProjectDataResolver } from "./project-data.resolver.js";
@@ -9,4 +10,4 @@ import { BackendSpendResolver, InstanceTimeLimitResolver, ProjectSpendResolver }
 import { BackendReconciliationResolver } from "./reconciliation.resolver.js";
 
 export const resolvers: NonEmptyArray<Function> = [UserResolver, ProjectResolver, BackendResolver, RunResolver, InstanceResolver, BackendInstancesResolver, ProjectDataResolver,
-  ProjectSpendResolver, BackendSpendResolver, InstanceTimeLimitResolver, BackendReconciliationResolver];
+  ProjectSpendResolver, BackendSpendResolver, InstanceTimeLimitResolver, BackendReconciliationResolver, AuditResolver];

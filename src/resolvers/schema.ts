@@ -5,6 +5,7 @@ import { GraphQLDateTime, GraphQLJSON } from "graphql-scalars";
 import { buildSchema, type PubSub } from "type-graphql";
 import { resolvers } from "./index.js";
 import { RequireAuthentication } from "../graphql/current-viewer.js";
+import { AuditMutations } from "../graphql/guards/audit-mutations.js";
 
 /**
  * Every subscription here supplies its own `subscribe` (current state, then live events from the
@@ -22,7 +23,8 @@ const topicsUnused: PubSub = {
 export async function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
-    globalMiddlewares: [RequireAuthentication],
+    // AuditMutations first: it records what RequireAuthentication and the resolvers refuse, too.
+    globalMiddlewares: [AuditMutations, RequireAuthentication],
     scalarsMap: [
       { type: Date, scalar: GraphQLDateTime },
       { type: Object, scalar: GraphQLJSON },

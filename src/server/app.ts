@@ -33,6 +33,11 @@ import { healthRoutes } from "../http/health.js";
 import { jsonBodyErrors, utf8BodiesOnly } from "../http/http-errors.js";
 import { requestLogging } from "../http/request-logging.js";
 import { serveGraphqlOverWebSocket } from "../http/websocket-server.js";
+import { AuditLog } from "../audit/audit-log.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { graphqlMetricsPlugin, withWebSocketMetrics } from "../metrics/graphql-metrics.js";
+import { metricsRoute } from "../metrics/metrics-route.js";
+import { countingFinishedRuns, createMetrics } from "./operations.js";
 
 export interface RunningServer {
   url: string;
@@ -40,6 +45,7 @@ export interface RunningServer {
   logger: Logger;
   database: Database;
   services: Services;
+  metrics: Metrics;
   /** The bootstrap admin token, when this start created the first admin. */
   adminToken?: string;
   /** Refreshes instance states from EC2 now (tests; the worker also does it on a timer). */
@@ -73,7 +79,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
   const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
   if (warning) logger.warn(warning);
-  const aws = createAwsClientFactory({ endpoint: config.AWS_ENDPOINT_URL, middleware: options.awsMiddleware });
+  const metrics = createMetrics(config, database, () => runQueue);
+  const aws = createAwsClientFactory({
+    endpoint: config.AWS_ENDPOINT_URL,
+    middleware: options.awsMiddleware,
+    observer: (call, outcome, seconds) => metrics.observeAwsCall(call.service, call.action, outcome, seconds),
+  });
   const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
   await eventTarget.start();
   const events = new EventBus(eventTarget);
@@ -87,7 +98,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     logger,
   );
+  const audit = new AuditLog(database, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
   const services = createServices({
+    audit,
     prisma: database.prisma,
     aws,
     keyring,
@@ -100,7 +113,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
-  const executor = new RunExecutor(database, services.backends, services.deletion, services.publishRun, logger, {
+  const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
@@ -126,7 +139,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const httpServer = http.createServer(app);
 
   // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
-  const websocket = serveGraphqlOverWebSocket(httpServer, websocketGuards(schema, guards), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
+  const websocket = serveGraphqlOverWebSocket(httpServer, withWebSocketMetrics(metrics, websocketGuards(schema, guards)), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
 
   const httpGuards = apolloGuards(guards);
   const apollo = new ApolloServer<Context>({
@@ -138,6 +151,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...httpGuards.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      graphqlMetricsPlugin<Context>(metrics),
       { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
     ],
   });
@@ -145,6 +159,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   app.use(requestLogging(logger));
   app.use(healthRoutes(database));
+  app.use(metricsRoute(metrics, config.METRICS_TOKEN));
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use("/graphql", utf8BodiesOnly, express.json({ limit: BODY_LIMIT }), jsonBodyErrors(BODY_LIMIT), expressMiddleware(apollo, { context: apolloContext(guards) }));
 
@@ -152,6 +167,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     httpServer.once("error", reject);
     httpServer.listen(config.PORT, config.HOST, () => resolve());
   });
+  audit.start();
   const { port } = httpServer.address() as AddressInfo;
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
 
@@ -162,6 +178,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     database,
     services,
+    metrics,
     adminToken: bootstrap?.token,
     syncInstances: () => instanceSync.round(),
     reconcileBackends: () => services.reconcileScheduler.round(),
@@ -171,6 +188,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await instanceSync.stop();
         await services.reconcileScheduler.stop();
         await runQueue.stop();
+        await audit.stop();
         await eventTarget.close();
         await database.close();
         aws.destroy();

@@ -27,6 +27,8 @@ import type { Database } from "../db/prisma.js";
 import type { Logger } from "../logging/logger.js";
 import { SpendService } from "../spend/spend.service.js";
 import { backendEvent, Reconciler, ReconcileScheduler, ReconciliationService, recordGone, type ReconcilerSettings } from "../reconciliation/index.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { AuditReader } from "../audit/audit-reader.js";
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -40,9 +42,10 @@ export interface ServiceDeps {
   database: Database;
   logger: Logger;
   reconciliation: ReconcilerSettings;
+  audit: AuditLog;
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation, audit }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
   const deletion = new BackendDeletion(prisma, aws, credentials);
@@ -81,6 +84,8 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
       await recordGone({ prisma, backend: row.backend, report: (event) => reconciler.report(event) }, row, reason);
       await publishBackend(row.backendId);
     },
+    audit,
+    auditEvents: new AuditReader(prisma, access, audit.store),
   };
 }
 

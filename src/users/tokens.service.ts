@@ -19,7 +19,7 @@ export class TokensService {
     if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.prisma.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: now } });
     }
-    return { userId: found.userId, userName: found.user.name, globalRole: found.user.globalRole, tokenId: found.id };
+    return { userId: found.userId, userName: found.user.name, globalRole: found.user.globalRole, tokenId: found.id, tokenPrefix: found.prefix };
   }
 
   async create(viewer: Viewer, input: { name: string; expiresAt?: Date | null }): Promise<{ apiToken?: ApiToken; token?: string; userErrors: UserErrorData[] }> {

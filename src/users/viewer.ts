@@ -6,6 +6,8 @@ export interface Viewer {
   userName: string;
   globalRole: GlobalRole;
   tokenId: string;
+  /** The token's display prefix (what the audit log records; never the token). */
+  tokenPrefix: string;
 }
 
 export const isGlobalAdmin = (viewer: Viewer): boolean => viewer.globalRole === "ADMIN";

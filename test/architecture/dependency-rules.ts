@@ -19,6 +19,7 @@ export const LAYERS: Record<string, Layer> = {
   compute: "capability",
   spend: "capability",
   reconciliation: "capability",
+  audit: "capability",
   aws: "aws",
   db: "platform",
   events: "platform",
@@ -28,6 +29,7 @@ export const LAYERS: Record<string, Layer> = {
   logging: "platform",
   errors: "platform",
   http: "platform",
+  metrics: "platform",
   generated: "platform",
 };
 

@@ -302,6 +302,13 @@ const PROBES: Record<RootType, Record<string, Probe>> = {
           present: (d) => hasEdges(d.artifacts),
         }),
     },
+    auditEvents: {
+      run: async (who, side) =>
+        observe(await call(who, `query($p: ID) { auditEvents(projectId: $p, first: 5) { edges { node { id operation project { id } } } } }`, { p: side.projectId }), {
+          field: "auditEvents",
+          present: (d) => hasEdges(d.auditEvents) && d.auditEvents.edges.every((edge: any) => edge.node.project?.id === side.projectId),
+        }),
+    },
     awsIamPolicy: {
       run: async (who) =>
         observe(await call(who, `{ awsIamPolicy(bucketName: "some-bucket") { bucketName json } }`), { field: "awsIamPolicy", present: (d) => d.awsIamPolicy?.bucketName === "some-bucket" }),
@@ -348,6 +355,9 @@ const PROBES: Record<RootType, Record<string, Probe>> = {
             return prefixes.has(displayPrefix(who.token!)) && others.every((a) => !prefixes.has(displayPrefix(a.token!)));
           },
         }),
+    },
+    verifyAuditChain: {
+      run: async (who) => observe(await call(who, `{ verifyAuditChain { intact checkedEvents } }`), { field: "verifyAuditChain", present: (d) => d.verifyAuditChain?.intact === true }),
     },
     project: {
       run: async (who, side) =>

@@ -56,6 +56,8 @@ export const AUTHORIZATION_TABLE: Record<RootType, Record<string, Row>> = {
   Query: {
     //                          anonymous        otherProject  VIEWER     USER       ADMIN      globalAdmin
     artifacts:              row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
+    // P's audit log: its ADMINs and global admins; everyone else FORBIDDEN (not NULL: no silent empty log).
+    auditEvents:            row(UNAUTHENTICATED, FORBIDDEN,    FORBIDDEN, FORBIDDEN, OK,        OK),
     awsIamPolicy:           row(UNAUTHENTICATED, OK,           OK,        OK,        OK,        OK),
     awsRegions:             row(UNAUTHENTICATED, OK,           OK,        OK,        OK,        OK),
     backend:                row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
@@ -69,6 +71,7 @@ export const AUTHORIZATION_TABLE: Record<RootType, Record<string, Row>> = {
     // NULL: P is not in the caller's list.
     projects:               row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
     provisioningRun:        row(UNAUTHENTICATED, NULL,         OK,        OK,        OK,        OK),
+    verifyAuditChain:       ADMIN_ONLY,
   },
   Mutation: {
     // A new token for the caller: it authenticates as the caller.

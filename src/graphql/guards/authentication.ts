@@ -4,6 +4,7 @@
 // keeps sending bad tokens is slowed down (RATE_LIMITED instead of UNAUTHENTICATED).
 import { GraphQLError } from "graphql";
 import { isDatabaseUnavailable } from "../../db/availability.js";
+import { ErrorCode } from "../../errors/codes.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../../errors/errors.js";
 import type { Services } from "../../server/services.js";
 import { bearerToken } from "../../users/api-token.js";
@@ -29,7 +30,12 @@ export async function authenticate(services: Services, rateLimits: RateLimits, a
     throw error;
   }
   if (viewer) return viewer;
-  await rateLimits.recordAuthFailure(address);
+  // The audit log counts refusals per address and minute (src/audit/auth-failures.ts).
+  await rateLimits.recordAuthFailure(address).catch((error: unknown) => {
+    services.audit.recordAuthFailure(address, ErrorCode.RATE_LIMITED);
+    throw error;
+  });
+  services.audit.recordAuthFailure(address, ErrorCode.UNAUTHENTICATED);
   throw new UnauthenticatedError(token ? UNKNOWN_TOKEN : MALFORMED_AUTHORIZATION);
 }
 
