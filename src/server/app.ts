@@ -37,6 +37,7 @@ import { AuditLog } from "../audit/audit-log.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { graphqlMetricsPlugin, withWebSocketMetrics } from "../metrics/graphql-metrics.js";
 import { metricsRoute } from "../metrics/metrics-route.js";
+import { reconcilerListeners } from "./reconciler-listeners.js";
 import { countingFinishedRuns, createMetrics } from "./operations.js";
 
 export interface RunningServer {
@@ -101,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const audit = new AuditLog(database, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
   const services = createServices({
     audit,
+    reconcilerListeners: reconcilerListeners(audit, metrics, logger),
     prisma: database.prisma,
     aws,
     keyring,

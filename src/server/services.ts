@@ -26,7 +26,7 @@ import type { LiveInstance } from "../compute/instance-sync.js";
 import type { Database } from "../db/prisma.js";
 import type { Logger } from "../logging/logger.js";
 import { SpendService } from "../spend/spend.service.js";
-import { backendEvent, Reconciler, ReconcileScheduler, ReconciliationService, recordGone, type ReconcilerSettings } from "../reconciliation/index.js";
+import { backendEvent, Reconciler, ReconcileScheduler, ReconciliationService, recordGone, type ReconcilerEvent, type ReconcilerSettings } from "../reconciliation/index.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { AuditReader } from "../audit/audit-reader.js";
 
@@ -43,9 +43,11 @@ export interface ServiceDeps {
   logger: Logger;
   reconciliation: ReconcilerSettings;
   audit: AuditLog;
+  /** Told of everything the reconciler does (the audit log, metrics). */
+  reconcilerListeners: ((event: ReconcilerEvent) => void)[];
 }
 
-export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation, audit }: ServiceDeps) {
+export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation, audit, reconcilerListeners }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
   const deletion = new BackendDeletion(prisma, aws, credentials);
@@ -57,7 +59,7 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     const row = await prisma.backend.findUnique({ where: { id: backendId } });
     if (row) events.publish("BACKEND_UPDATED", backendId, backendEvent(row));
   };
-  const reconciler = new Reconciler({ prisma, backends, publishInstance, publishBackend, logger, listeners: [] }, reconciliation);
+  const reconciler = new Reconciler({ prisma, backends, publishInstance, publishBackend, logger, listeners: reconcilerListeners }, reconciliation);
   const reconcileScheduler = new ReconcileScheduler(database.pool, prisma, reconciler, logger);
   return {
     access,
