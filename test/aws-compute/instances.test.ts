@@ -312,11 +312,13 @@ describe("runInstance through failures (fault proxy)", () => {
       match: on.action("RunInstances"),
       fault: { kind: "respond", status: 400, headers: { "content-type": "text/xml" }, body: ec2ErrorBody("InvalidParameterValue", "Invalid IAM Instance Profile name") },
     });
-    // Real delays: attempts at about 0, 1 and 3 s; the next (7 s) would pass the bound.
+    // Real delays: attempts at about 0, 1 and 3 s; the next (7 s) would pass the bound. (On a slow
+    // machine the calls themselves may use up the bound after two.) The schedule is retry.test.ts's.
     const result = await launchWithRetry(viaProxy, REGION, input, { maxWaitMs: 5_000, initialDelayMs: 1_000 });
     viaProxy.factory.destroy();
     expect(result).toMatchObject({ ok: false, error: { kind: "INSTANCE_PROFILE_NOT_READY" } });
-    expect(runInstancesRequests()).toHaveLength(3);
+    expect(runInstancesRequests().length).toBeGreaterThanOrEqual(2);
+    expect(runInstancesRequests().length).toBeLessThanOrEqual(3);
     expect(await allInstances()).toHaveLength(0);
   });
 
