@@ -10,7 +10,9 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { LRUCache } from "lru-cache";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { recordedParameters } from "./call-parameters.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
 
 export type { AwsServiceName } from "./iam-actions.js";
@@ -43,6 +45,8 @@ export interface AwsCallRecord {
   resource?: string;
   /** Main identifier from the input (bucket, secret name, role, subnet ids…). Never a secret value. */
   target?: string;
+  /** The request's parameters as sent, secrets and payloads withheld (recordedParameters). */
+  parameters: Record<string, unknown>;
 }
 
 /** Runs before every SDK call of every client from the factory; throwing fails the call. */
@@ -85,8 +89,8 @@ export function clientCacheKey(service: AwsServiceName, region: string, credenti
 
 export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): AwsClientFactory {
   const endpoint = options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined);
-  const maxClients = options.maxClients ?? 200;
-  const cache = new Map<string, AwsClientOf<AwsServiceName>>();
+  // Dropped clients are not destroyed: the shared handler owns the sockets, and a caller may still hold one.
+  const cache = new LRUCache<string, AwsClientOf<AwsServiceName>>({ max: options.maxClients ?? 200 });
   // One handler (and so one keep-alive pool) for all clients: evicting a client never has to
   // close sockets that another in-flight call might be using, and the socket count stays bounded.
   const requestHandler = new NodeHttpHandler({
@@ -138,17 +142,9 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): A
     client(service, region, credentials) {
       const key = clientCacheKey(service, region, credentials);
       const cached = cache.get(key);
-      if (cached) {
-        cache.delete(key); // re-insert: Map order is our LRU order
-        cache.set(key, cached);
-        return cached as AwsClientOf<typeof service>;
-      }
+      if (cached) return cached as AwsClientOf<typeof service>;
       const client = build(service, region, credentials);
       cache.set(key, client);
-      if (cache.size > maxClients) {
-        // Dropped, not destroyed: the shared handler owns the sockets, and a caller may still hold it.
-        cache.delete(cache.keys().next().value as string);
-      }
       return client;
     },
     size: () => cache.size,
@@ -182,6 +178,7 @@ function addCallMiddleware(client: object, service: AwsServiceName, region: stri
         action: iamActionFor(service, commandName),
         resource: resourceArnFor(service, commandName, input),
         target: targetOf(input),
+        parameters: recordedParameters(input),
       });
       return next(args);
     },

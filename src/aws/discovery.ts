@@ -1,11 +1,13 @@
 // The AWS calls behind backend discovery. Each returns data or a classified failure and never
 // throws for AWS-side problems (denied, missing, throttled, unreachable), so the caller can
 // report every problem and still return whatever did work.
-import { DescribeRouteTablesCommand, DescribeSubnetsCommand, type RouteTable, type Subnet } from "@aws-sdk/client-ec2";
-import { GetBucketLocationCommand, ListBucketsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { DescribeSubnetsCommand, paginateDescribeRouteTables, paginateDescribeSubnets, type RouteTable, type Subnet } from "@aws-sdk/client-ec2";
+import { GetBucketLocationCommand, ListObjectsV2Command, paginateListBuckets } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import pMap from "p-map";
 import type { AwsClientFactory, AwsCredentialSource } from "./clients.js";
 import { attempt, type AwsFailure, type AwsResult } from "./errors.js";
+import { allPages } from "./pagination.js";
 import { HOME_REGION, isKnownRegion } from "./regions.js";
 
 /** Who is calling, and through which factory. */
@@ -38,20 +40,6 @@ export function normalizeBucketRegion(locationConstraint: string | null | undefi
   return locationConstraint;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
-}
-
 export interface BucketSummary {
   name: string;
   /** null when GetBucketLocation was refused or failed for this bucket. */
@@ -75,28 +63,24 @@ export async function listBucketsWithRegions(
   options: { concurrency?: number } = {},
 ): Promise<AwsResult<BucketListing>> {
   const s3 = session.factory.client("s3", HOME_REGION, session.credentials);
-  const listed: { name: string; region?: string; createdAt: Date | null }[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await attempt("s3", "ListBuckets", () =>
-      s3.send(new ListBucketsCommand({ MaxBuckets: 1000, ContinuationToken: continuationToken })),
-    );
-    if (!page.ok) return page;
-    for (const bucket of page.value.Buckets ?? []) {
-      if (!bucket.Name) continue;
-      listed.push({ name: bucket.Name, region: bucket.BucketRegion || undefined, createdAt: bucket.CreationDate ?? null });
-    }
-    continuationToken = page.value.ContinuationToken || undefined;
-  } while (continuationToken);
+  const listing = await attempt("s3", "ListBuckets", () => allPages(paginateListBuckets({ client: s3 }, { MaxBuckets: 1000 }), (page) => page.Buckets));
+  if (!listing.ok) return listing;
+  const listed = listing.value.flatMap((bucket) =>
+    bucket.Name ? [{ name: bucket.Name, region: bucket.BucketRegion || undefined, createdAt: bucket.CreationDate ?? null }] : [],
+  );
 
   const locationErrors: AwsFailure[] = [];
-  const buckets = await mapWithConcurrency(listed, options.concurrency ?? 10, async (bucket): Promise<BucketSummary> => {
-    if (bucket.region) return { name: bucket.name, region: bucket.region, createdAt: bucket.createdAt };
-    const location = await attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket.name })));
-    if (!location.ok) locationErrors.push(location.error);
-    const region = location.ok ? normalizeBucketRegion(location.value.LocationConstraint) : null;
-    return { name: bucket.name, region, createdAt: bucket.createdAt };
-  });
+  const buckets = await pMap(
+    listed,
+    async (bucket): Promise<BucketSummary> => {
+      if (bucket.region) return { name: bucket.name, region: bucket.region, createdAt: bucket.createdAt };
+      const location = await attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket.name })));
+      if (!location.ok) locationErrors.push(location.error);
+      const region = location.ok ? normalizeBucketRegion(location.value.LocationConstraint) : null;
+      return { name: bucket.name, region, createdAt: bucket.createdAt };
+    },
+    { concurrency: Math.max(1, options.concurrency ?? 10) },
+  );
   return { ok: true, value: { buckets, locationErrors } };
 }
 
@@ -183,33 +167,13 @@ export function publicSubnetIds(routeTables: RouteTable[]): (subnetId: string, v
   return (subnetId, vpcId) => routesToInternet(explicit.get(subnetId) ?? mainByVpc.get(vpcId));
 }
 
-async function allPages<T>(fetchPage: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  const items: T[] = [];
-  let token: string | undefined;
-  do {
-    const page = await fetchPage(token);
-    items.push(...page.items);
-    token = page.next || undefined;
-  } while (token);
-  return items;
-}
 
 /** Every subnet of the region (all VPCs, all pages), labelled public/private from the route tables. */
 export async function listSubnets(session: AwsSession, region: string): Promise<AwsResult<SubnetListing>> {
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const [subnets, routeTables] = await Promise.all([
-    attempt("ec2", "DescribeSubnets", () =>
-      allPages(async (NextToken) => {
-        const page = await ec2.send(new DescribeSubnetsCommand({ MaxResults: 1000, NextToken }));
-        return { items: page.Subnets ?? [], next: page.NextToken };
-      }),
-    ),
-    attempt("ec2", "DescribeRouteTables", () =>
-      allPages(async (NextToken) => {
-        const page = await ec2.send(new DescribeRouteTablesCommand({ MaxResults: 100, NextToken }));
-        return { items: page.RouteTables ?? [], next: page.NextToken };
-      }),
-    ),
+    attempt("ec2", "DescribeSubnets", () => allPages(paginateDescribeSubnets({ client: ec2 }, { MaxResults: 1000 }), (page) => page.Subnets)),
+    attempt("ec2", "DescribeRouteTables", () => allPages(paginateDescribeRouteTables({ client: ec2 }, { MaxResults: 100 }), (page) => page.RouteTables)),
   ]);
   if (!subnets.ok) return subnets;
   const isPublic = routeTables.ok ? publicSubnetIds(routeTables.value) : null;

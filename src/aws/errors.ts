@@ -1,6 +1,20 @@
-// Turns whatever the SDK throws into a small, safe description: what kind of problem it is,
-// which IAM action the call needed, and a message that can be shown to a user. Messages are
-// written here, never copied from the SDK error, so no signature, key or secret can leak.
+// The one classifier of AWS failures: whatever the SDK throws becomes a small, safe description
+// of what kind of problem it is, which IAM action the call needed, and a message that can be shown
+// to a user. Discovery and compute turn it into userErrors (user-errors.ts), provisioning into step
+// errors (provisioning/failures.ts). Messages are written here, never copied from the SDK error,
+// so no signature, key or secret can leak; the only exception is EC2's reason for a refused
+// launch (capacity, quota, instance type), which is informative and harmless.
+import {
+  ACCESS_DENIED_CODES,
+  IAM_PROPAGATION_MESSAGE,
+  INSTANCE_TYPE_CODES,
+  INSTANCE_TYPE_MESSAGE,
+  INVALID_CREDENTIAL_CODES,
+  INVALID_PARAMETER_CODES,
+  NO_CAPACITY_CODES,
+  NOT_FOUND_CODES,
+  TRANSIENT_CODES,
+} from "./error-codes.js";
 import { iamActionFor, operationName, type AwsServiceName } from "./iam-actions.js";
 
 export type AwsErrorKind =
@@ -11,6 +25,16 @@ export type AwsErrorKind =
   | "NOT_FOUND"
   /** Throttling, 5xx, timeouts, connection failures: worth retrying later. */
   | "TRANSIENT"
+  /** Launches: "Invalid IAM Instance Profile", the profile was created moments ago and has not propagated. Retry with the same token. */
+  | "INSTANCE_PROFILE_NOT_READY"
+  /** Launches: EC2 has no capacity (or the quota / spot price forbids it) right now; `message` carries AWS's reason. */
+  | "NO_CAPACITY"
+  /** Launches: the instance type does not exist, is not offered here, or does not fit the image. */
+  | "INSTANCE_TYPE_UNAVAILABLE"
+  /** Found by our own checks: the instance or spot request does not carry this backend's dstack_bucket tag. */
+  | "NOT_OURS"
+  /** Found by our own checks before any AWS call (e.g. no dstack_bucket tag, key outside the prefix). */
+  | "INVALID_INPUT"
   | "OTHER";
 
 export interface AwsFailure {
@@ -28,68 +52,6 @@ export interface AwsFailure {
 }
 
 export type AwsResult<T> = { ok: true; value: T } | { ok: false; error: AwsFailure };
-
-const INVALID_CREDENTIAL_CODES: Record<string, string> = {
-  InvalidClientTokenId: "AWS does not recognise the access key ID.",
-  InvalidAccessKeyId: "AWS does not recognise the access key ID.",
-  UnrecognizedClientException: "AWS does not recognise the access key ID.",
-  SignatureDoesNotMatch: "The secret access key does not match the access key ID.",
-  IncompleteSignature: "AWS could not verify the request signature made with these credentials.",
-  ExpiredToken: "The credentials have expired.",
-  ExpiredTokenException: "The credentials have expired.",
-  InvalidToken: "The session token is invalid.",
-  TokenRefreshRequired: "The credentials have expired.",
-  // EC2's answer for both an unknown key and a wrong secret (HTTP 401).
-  AuthFailure: "AWS could not validate the credentials.",
-};
-
-const ACCESS_DENIED_CODES = new Set([
-  "AccessDenied",
-  "AccessDeniedException",
-  "UnauthorizedOperation",
-  "Forbidden",
-  "AllAccessDisabled",
-]);
-
-const TRANSIENT_CODES = new Set([
-  "Throttling",
-  "ThrottlingException",
-  "ThrottledException",
-  "RequestLimitExceeded",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "TooManyRequestsException",
-  "SlowDown",
-  "EC2ThrottledException",
-  "BandwidthLimitExceeded",
-  "PriorRequestNotComplete",
-  "InternalError",
-  "InternalFailure",
-  "InternalServiceError",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "RequestTimeout",
-  "RequestTimeoutException",
-  "TimeoutError",
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-]);
-
-const NOT_FOUND_CODES = new Set([
-  "NotFound",
-  "NoSuchBucket",
-  "NoSuchKey",
-  "NoSuchEntity",
-  "NoSuchEntityException",
-  "ResourceNotFoundException",
-]);
 
 interface ErrorLike {
   name?: unknown;
@@ -114,6 +76,11 @@ function httpStatusOf(error: ErrorLike): number | undefined {
 
 /** Classifies an error thrown by an SDK call of `operation` (e.g. "ListBuckets" or "ListBucketsCommand"). */
 export function classifyAwsError(error: unknown, service: AwsServiceName, operation: string): AwsFailure {
+  const failure = classifyCall(error, service, operation);
+  return LAUNCH_OPERATIONS.has(failure.operation) ? classifyLaunch(error, failure) : failure;
+}
+
+function classifyCall(error: unknown, service: AwsServiceName, operation: string): AwsFailure {
   const e = (typeof error === "object" && error !== null ? error : {}) as ErrorLike;
   const code = errorCode(e);
   const httpStatus = httpStatusOf(e);
@@ -165,6 +132,64 @@ function isNamedCode(code: string): boolean {
 
 function isAbort(code: string): boolean {
   return code === "AbortError" || code === "RequestAbortedError";
+}
+
+/** Operations that take an instance type and an instance profile, whose refusals say more than their code. */
+const LAUNCH_OPERATIONS = new Set(["RunInstances"]);
+
+/**
+ * The launch kinds win over the generic ones: EC2 sends InsufficientInstanceCapacity as HTTP 500,
+ * which is not worth retrying at once, and an unpropagated instance profile as InvalidParameterValue.
+ */
+function classifyLaunch(error: unknown, failure: AwsFailure): AwsFailure {
+  const { code } = failure;
+  const message = awsMessage(error);
+  if (NO_CAPACITY_CODES.has(code)) {
+    return { ...failure, kind: "NO_CAPACITY", message: message ? `${code}: ${message}` : `AWS has no capacity for this request (${code}).` };
+  }
+  if ((code === "InvalidParameterValue" || code === "ValidationError") && IAM_PROPAGATION_MESSAGE.test(message)) {
+    return {
+      ...failure,
+      kind: "INSTANCE_PROFILE_NOT_READY",
+      message: "EC2 does not see the backend's IAM instance profile yet (IAM propagation takes up to a few minutes); retry with the same client token.",
+    };
+  }
+  if (INSTANCE_TYPE_CODES.has(code) || code.startsWith("InvalidInstanceType") || (code === "InvalidParameterValue" && INSTANCE_TYPE_MESSAGE.test(message))) {
+    return { ...failure, kind: "INSTANCE_TYPE_UNAVAILABLE", message: message ? `${code}: ${message}` : `The instance type is not available (${code}).` };
+  }
+  return failure;
+}
+
+/** AWS's own message, trimmed to one line of bounded length. Only used for the launch codes above. */
+function awsMessage(error: unknown): string {
+  const raw = typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
+  if (typeof raw !== "string") return "";
+  return raw.replace(/[\p{Cc}]+/gu, " ").trim().slice(0, 500);
+}
+
+/** A failure found by our own checks, before or instead of an AWS call. */
+export function localFailure(kind: AwsErrorKind, service: AwsServiceName, operation: string, code: string, message: string): AwsFailure {
+  return { kind, service, operation, action: iamActionFor(service, operation), code, message };
+}
+
+/** Worth retrying later with the same input (and, for launches, the same client token). */
+export function isRetryable(failure: AwsFailure): boolean {
+  return failure.kind === "TRANSIENT" || failure.kind === "INSTANCE_PROFILE_NOT_READY";
+}
+
+export function isCode(failure: AwsFailure, ...codes: string[]): boolean {
+  // IAM answers "EntityAlreadyExists" on AWS and "EntityAlreadyExistsException" on some endpoints.
+  return codes.some((code) => failure.code === code || failure.code === `${code}Exception`);
+}
+
+/** AWS refused a request parameter (the message should name the parameter, which only the caller knows). */
+export function isInvalidParameter(failure: AwsFailure): boolean {
+  return INVALID_PARAMETER_CODES.has(failure.code);
+}
+
+/** An account quota is reached (IAM's LimitExceeded, EC2's *LimitExceeded). */
+export function isQuotaExceeded(failure: AwsFailure): boolean {
+  return isCode(failure, "LimitExceeded") || failure.code.endsWith("LimitExceeded");
 }
 
 /** Runs an SDK call and turns any failure into a classified result instead of a throw. */

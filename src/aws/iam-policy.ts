@@ -1,10 +1,6 @@
-// The documented IAM policy for an AWS backend, and the bucket-name rules that every name derived
-// from the bucket (policy resources, role and policy names) depends on.
-
-/** `{bucket_name_under_score}` of the documented template: dashes become underscores. */
-export function bucketNameUnderScore(bucketName: string): string {
-  return bucketName.replaceAll("-", "_");
-}
+// The documented IAM policy for an AWS backend, and S3's rules for the bucket name that every
+// name derived from the bucket (names.ts) depends on.
+import { bucketNameUnderScore, bucketTagCondition, POLICY_PREFIX, ROLE_PREFIX } from "./names.js";
 
 export interface IamPolicyStatement {
   Effect: "Allow" | "Deny";
@@ -97,17 +93,17 @@ export function awsIamPolicyDocument(bucketName: string): IamPolicyDocument {
         Effect: "Allow",
         Action: ["ec2:CancelSpotInstanceRequests", "ec2:TerminateInstances"],
         Resource: "*",
-        Condition: { StringEquals: { "aws:ResourceTag/dstack_bucket": b } },
+        Condition: bucketTagCondition(b),
       },
       {
         Effect: "Allow",
         Action: ["iam:GetRole", "iam:CreateRole", "iam:AttachRolePolicy", "iam:TagRole"],
-        Resource: `arn:aws:iam::*:role/dstack_role_${bus}*`,
+        Resource: `arn:aws:iam::*:role/${ROLE_PREFIX}${bus}*`,
       },
       {
         Effect: "Allow",
         Action: ["iam:CreatePolicy", "iam:TagPolicy"],
-        Resource: `arn:aws:iam::*:policy/dstack_policy_${bus}*`,
+        Resource: `arn:aws:iam::*:policy/${POLICY_PREFIX}${bus}*`,
       },
       {
         Effect: "Allow",
@@ -118,19 +114,10 @@ export function awsIamPolicyDocument(bucketName: string): IamPolicyDocument {
           "iam:TagInstanceProfile",
           "iam:PassRole",
         ],
-        Resource: [`arn:aws:iam::*:instance-profile/dstack_role_${bus}*`, `arn:aws:iam::*:role/dstack_role_${bus}*`],
+        Resource: [`arn:aws:iam::*:instance-profile/${ROLE_PREFIX}${bus}*`, `arn:aws:iam::*:role/${ROLE_PREFIX}${bus}*`],
       },
     ],
   };
-}
-
-/** IAM's limit for role names (policy and instance-profile names allow 128). */
-export const IAM_ROLE_NAME_MAX = 64;
-const ROLE_PREFIX = "dstack_role_";
-
-/** The IAM role (and instance profile) name created for a bucket. */
-export function roleNameForBucket(bucketName: string): string {
-  return `${ROLE_PREFIX}${bucketNameUnderScore(bucketName)}`;
 }
 
 /** S3's rules for general purpose bucket names, as human messages; empty when the name is valid. */
@@ -157,19 +144,4 @@ export function validateBucketName(name: string): string[] {
     if (name.endsWith(suffix)) problems.push(`A bucket name must not end with "${suffix}" (reserved by AWS).`);
   }
   return problems;
-}
-
-/**
- * The role `dstack_role_<bucket_us>` must fit IAM's 64-character limit. Returns a message with the
- * numbers when it does not, else null.
- */
-export function checkRoleNameLength(bucketName: string): string | null {
-  const roleName = roleNameForBucket(bucketName);
-  if (roleName.length <= IAM_ROLE_NAME_MAX) return null;
-  const maxBucket = IAM_ROLE_NAME_MAX - ROLE_PREFIX.length;
-  return (
-    `The IAM role name "${roleName}" derived from this bucket would be ${roleName.length} characters long, ` +
-    `but IAM allows at most ${IAM_ROLE_NAME_MAX}; use a bucket name of at most ${maxBucket} characters ` +
-    `(this one has ${bucketName.length}).`
-  );
 }

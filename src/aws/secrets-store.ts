@@ -9,15 +9,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import type { AwsSession } from "./discovery.js";
 import { attempt, type AwsResult } from "./errors.js";
-
-/** The documented policy allows secrets under these two prefixes only. */
-export function credentialsSecretName(bucket: string, id: string): string {
-  return `/dstack/${bucket}/credentials/${id}`;
-}
-
-export function projectSecretName(bucket: string, name: string): string {
-  return `/dstack/${bucket}/secrets/${name}`;
-}
+import { bucketTags, toTagList } from "./names.js";
 
 export interface StoredSecret {
   arn: string;
@@ -41,10 +33,7 @@ export async function putSecret(
       new CreateSecretCommand({
         Name: secret.name,
         SecretString: secret.value,
-        Tags: [
-          { Key: "owner", Value: "dstack" },
-          { Key: "dstack_bucket", Value: secret.bucket },
-        ],
+        Tags: toTagList(bucketTags(secret.bucket)),
       }),
     ),
   );

@@ -1,6 +1,7 @@
 // What a user needs before filling in the AWS backend form: the regions and the IAM policy to
 // attach for a bucket (the seed's template, filled in).
-import { awsIamPolicyDocument, checkRoleNameLength, validateBucketName } from "../aws/iam-policy.js";
+import { awsIamPolicyDocument, validateBucketName } from "../aws/iam-policy.js";
+import { checkRoleNameLength } from "../aws/names.js";
 import { AWS_REGIONS } from "../aws/regions.js";
 import { BadUserInputError } from "../errors/errors.js";
 

@@ -15,7 +15,9 @@ import {
   type SubnetSummary,
 } from "../aws/discovery.js";
 import type { AwsFailure } from "../aws/errors.js";
-import { checkRoleNameLength, validateBucketName } from "../aws/iam-policy.js";
+import { awsUserError } from "../aws/user-errors.js";
+import { validateBucketName } from "../aws/iam-policy.js";
+import { checkRoleNameLength } from "../aws/names.js";
 import { AWS_REGIONS, DEFAULT_ENABLED_REGIONS, isKnownRegion } from "../aws/regions.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 
@@ -227,21 +229,10 @@ class UserErrors {
     if (!this.items.has(key)) this.items.set(key, error);
   }
 
-  /** A failed AWS call as a user error on the field it blocks. */
+  /** A failed AWS call as a user error on the field it blocks (bad credentials: on the credentials). */
   addFailure(failure: AwsFailure, field: readonly string[]) {
-    switch (failure.kind) {
-      case "ACCESS_DENIED": {
-        const blocked = BLOCKED[failure.operation] ?? `Cannot call ${failure.operation}`;
-        this.add(UserErrorCode.AWS_ACCESS_DENIED, `${blocked}: these credentials are not allowed to perform ${failure.action}.`, field);
-        return;
-      }
-      case "INVALID_CREDENTIALS":
-      case "NO_CREDENTIALS":
-        this.add(UserErrorCode.AWS_CREDENTIALS_INVALID, failure.message, FIELD.credentials);
-        return;
-      default:
-        this.add(UserErrorCode.AWS_UNAVAILABLE, failure.message, field);
-    }
+    const blocked = BLOCKED[failure.operation] ?? `Cannot call ${failure.operation}`;
+    this.push(awsUserError(failure, field, { blocked, credentialsField: FIELD.credentials }));
   }
 
   list(): UserErrorData[] {

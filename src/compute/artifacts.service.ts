@@ -6,7 +6,7 @@ import { AwsQueryError, BadUserInputError } from "../errors/errors.js";
 import type { Page } from "../db/pagination.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { fingerprintOf, opaqueAwsCursor, pageSize, readAwsCursor } from "./logs.service.js";
 
 export const DOWNLOAD_URL_SECONDS = 300;
@@ -39,11 +39,11 @@ export class ArtifactsService {
       throw new BadUserInputError("`after` is not a cursor of this query; pass an endCursor from a previous page of the same query.", "after");
     }
     const page = await listArtifacts(session, backend.awsRegion, { bucket: backend.awsBucket, prefix: listPrefix, limit, startAfter });
-    if (!page.ok) throw new AwsQueryError(computeUserError(page.error, ["backendId"]));
+    if (!page.ok) throw new AwsQueryError(awsUserError(page.error, ["backendId"]));
     const edges = await Promise.all(
       page.value.objects.map(async (object) => {
         const url = await presignDownload(session, backend.awsRegion, { bucket: backend.awsBucket, key: object.key, scopePrefix: scope, expiresSeconds: DOWNLOAD_URL_SECONDS });
-        if (!url.ok) throw new AwsQueryError(computeUserError(url.error, ["prefix"]));
+        if (!url.ok) throw new AwsQueryError(awsUserError(url.error, ["prefix"]));
         const node = { key: object.key.slice(scope.length), size: object.size, lastModified: object.lastModified ?? new Date(0), downloadUrl: url.value };
         return { cursor: opaqueAwsCursor(object.key, fingerprint), node };
       }),

@@ -1,23 +1,34 @@
 // Keeps Instance rows in step with EC2. One replica at a time syncs (a try-lock per round), each
-// backend's instances are described in batches (100 ids per Describe call), and a launch left
-// unfinished (timeout, IAM propagation) is completed with its original ClientToken.
+// backend's instances are described in batches (100 ids per Describe call), a launch left
+// unfinished (timeout, IAM propagation) is completed with its original ClientToken, and a record
+// whose termination was asked for is terminated again until EC2 reports it terminated. A backend
+// that fails (credentials, AWS, anything) is logged with its id and skipped until the next round;
+// the other backends are synced all the same.
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "../aws/compute/describe.js";
 import { mapInstanceStatus } from "../aws/compute/status.js";
+import type { AwsFailure } from "../aws/errors.js";
 import type { Database } from "../db/prisma.js";
-import type { AwsSession } from "../aws/discovery.js";
 import { lookupByToken, normalizeClientToken } from "../aws/compute/launch.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
 import type { BackendsService } from "../backends/backends.service.js";
+import type { ScopedBackend } from "./backend-scope.js";
+import { UNFINISHED_LAUNCH_MS } from "./instance-termination.js";
+import type { InstanceChange } from "./instance-records.js";
 import type { InstancesService } from "./instances.service.js";
 
 /** Arbitrary constant: the advisory lock a sync round holds. */
 const SYNC_LOCK_KEY = 72_707_372;
 const LIVE = ["PENDING", "RUNNING", "TERMINATING", "NO_CAPACITY"] as const;
-/** A launch that EC2 still does not list after this long never happened. */
-const UNFINISHED_LAUNCH_MS = 10 * 60_000;
 
 type LiveInstance = Instance & { backend: Backend };
+
+/** The record has not changed since the sync read it: a decision made from that reading still applies. */
+const unchangedSince = (read: Instance) => (now: Instance) =>
+  now.status === read.status &&
+  now.awsInstanceId === read.awsInstanceId &&
+  now.spotRequestId === read.spotRequestId &&
+  now.terminationRequestedAt?.getTime() === read.terminationRequestedAt?.getTime();
 
 export class InstanceSync {
   private timer?: NodeJS.Timeout;
@@ -65,45 +76,71 @@ export class InstanceSync {
   }
 
   private async syncAll(): Promise<void> {
-    const live = await this.database.prisma.instance.findMany({ where: { status: { in: [...LIVE] } }, include: { backend: true } });
+    const live = await this.database.prisma.instance.findMany({
+      where: { status: { in: [...LIVE] } },
+      include: { backend: true },
+      orderBy: [{ backendId: "asc" }, { createdAt: "asc" }],
+    });
     const byBackend = new Map<string, LiveInstance[]>();
     for (const row of live) byBackend.set(row.backendId, [...(byBackend.get(row.backendId) ?? []), row]);
-    for (const rows of byBackend.values()) await this.syncBackend(rows);
+    for (const [backendId, rows] of byBackend) {
+      try {
+        await this.syncBackend(rows);
+      } catch (error) {
+        this.logger.warn({ err: error, backendId }, "instance sync failed for this backend; the other backends go on, and it is retried next round");
+      }
+    }
+  }
+
+  private awsFailed(backendId: string, failure: AwsFailure): void {
+    this.logger.warn(
+      { backendId, operation: failure.operation, code: failure.code, kind: failure.kind, reason: failure.message },
+      "instance sync: AWS call failed for this backend; retried next round",
+    );
   }
 
   private async syncBackend(rows: LiveInstance[]): Promise<void> {
     const backend = rows[0]!.backend;
-    let session;
+    let scoped: ScopedBackend;
     try {
-      session = this.backends.sessionFor(backend);
-    } catch {
-      return; // credentials cannot be opened; the API reports that on use
+      scoped = { backend, session: this.backends.sessionFor(backend) };
+    } catch (error) {
+      this.logger.warn({ backendId: backend.id, reason: (error as Error).message }, "instance sync: the backend's stored credentials cannot be used; skipped");
+      return;
     }
+    const { session } = scoped;
     const region = backend.awsRegion;
     // Spot requests first, then the instances: known ones and those the requests were just fulfilled
     // with, so a fulfilled request shows its instance's state in the same round.
     const requestIds = rows.flatMap((row) => (row.spotRequestId ? [row.spotRequestId] : []));
     const requests = requestIds.length ? await describeSpotRequests(session, region, requestIds) : null;
-    if (requests && !requests.ok) return; // transient or denied: next round
+    if (requests && !requests.ok) return this.awsFailed(backend.id, requests.error);
     const requestById = new Map<string, SpotRequestInfo>((requests?.ok ? requests.value.found : []).map((info) => [info.requestId, info]));
     const instanceIds = rows.flatMap((row) => {
       const id = row.awsInstanceId ?? (row.spotRequestId ? requestById.get(row.spotRequestId)?.instanceId : null);
       return id ? [id] : [];
     });
     const instances = instanceIds.length ? await describeInstances(session, region, instanceIds) : null;
-    if (instances && !instances.ok) return;
+    if (instances && !instances.ok) return this.awsFailed(backend.id, instances.error);
     const instanceById = new Map<string, InstanceInfo>((instances?.ok ? instances.value.found : []).map((info) => [info.instanceId, info]));
     for (const row of rows) {
-      if (!row.awsInstanceId && !row.spotRequestId) {
-        await this.adoptUnfinishedLaunch(row, session);
-        continue;
-      }
       const spotRequest = row.spotRequestId ? (requestById.get(row.spotRequestId) ?? null) : undefined;
       const instanceId = row.awsInstanceId ?? spotRequest?.instanceId ?? null;
       const instance = instanceId ? (instanceById.get(instanceId) ?? (row.awsInstanceId ? null : undefined)) : undefined;
       const mapped = mapInstanceStatus({ instance, spotRequest, launchedAt: row.createdAt });
+      const confirmedEnded = Boolean(instance && (mapped.status === "TERMINATED" || mapped.status === "FAILED"));
+      if (row.terminationRequestedAt && !confirmedEnded) {
+        // Asked to terminate, and EC2 does not report it ended: terminate it (again).
+        const result = await this.instances.termination.pursue(row, scoped);
+        for (const problem of result.userErrors) this.logger.warn({ backendId: backend.id, instanceId: row.id, code: problem.code, reason: problem.message }, "instance sync: termination failed; retried next round");
+        continue;
+      }
+      if (!row.awsInstanceId && !row.spotRequestId) {
+        await this.adoptUnfinishedLaunch(row, scoped);
+        continue;
+      }
       if (mapped.status === row.status && instanceId === row.awsInstanceId && (mapped.reason ?? row.statusReason) === row.statusReason) continue;
-      await this.instances.update(row.id, {
+      await this.apply(row, {
         status: mapped.status,
         statusReason: mapped.reason ?? row.statusReason,
         awsInstanceId: instanceId,
@@ -112,18 +149,25 @@ export class InstanceSync {
     }
   }
 
+  /** Writes what the sync concluded, unless the record changed since it was read (then next round). */
+  private async apply(row: LiveInstance, change: InstanceChange): Promise<void> {
+    const current = unchangedSince(row);
+    await this.instances.records.change(row.backendId, row.id, (now) => (current(now) ? change : null));
+  }
+
   /**
    * A launch whose answer was lost (timeout, IAM propagation bound): the instance its ClientToken
    * started is adopted; if none shows up within the grace period, the launch is marked FAILED.
    */
-  private async adoptUnfinishedLaunch(row: LiveInstance, session: AwsSession): Promise<void> {
+  private async adoptUnfinishedLaunch(row: LiveInstance, { session }: ScopedBackend): Promise<void> {
     const lookup = await lookupByToken(session, row.region, normalizeClientToken(row.clientToken));
-    if (!lookup.ok) return; // could not look: never conclude "not launched" from that; next round
+    // Could not look: never conclude "not launched" from that; next round.
+    if (!lookup.ok) return this.awsFailed(row.backendId, lookup.error);
     const found = lookup.value;
     if (found) {
-      await this.instances.update(row.id, { awsInstanceId: found.instanceId, spotRequestId: found.spotRequestId, statusReason: null });
+      await this.apply(row, { awsInstanceId: found.instanceId, spotRequestId: found.spotRequestId, statusReason: null });
     } else if (Date.now() - row.createdAt.getTime() > UNFINISHED_LAUNCH_MS) {
-      await this.instances.update(row.id, { status: "FAILED", statusReason: "The launch did not complete; launch again.", terminatedAt: new Date() });
+      await this.apply(row, { status: "FAILED", statusReason: "The launch did not complete; launch again.", terminatedAt: new Date() });
     }
   }
 }

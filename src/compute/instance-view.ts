@@ -1,10 +1,10 @@
 // Instances as the API and live updates show them.
 import type { Instance } from "../generated/prisma/client.js";
 
-export type InstanceView = Omit<Instance, "clientToken" | "updatedAt">;
+export type InstanceView = Omit<Instance, "clientToken" | "updatedAt" | "terminationRequestedAt">;
 
 export function toInstanceView(row: Instance): InstanceView {
-  const { clientToken: _token, updatedAt: _updated, ...view } = row;
+  const { clientToken: _token, updatedAt: _updated, terminationRequestedAt: _requested, ...view } = row;
   return view;
 }
 

@@ -3,9 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { buildUserData, parseSshPublicKey } from "../aws/compute/user-data.js";
 import { DEFAULT_IMAGE_SPEC, resolveImage, type ImageSpec } from "../aws/compute/images.js";
-import { launchWithRetry, lookupByToken, normalizeClientToken, type LaunchRetryOptions } from "../aws/compute/launch.js";
-import { instanceTags } from "../aws/names/tags.js";
-import { terminateInstance } from "../aws/compute/terminate.js";
+import { launchWithRetry, type LaunchRetryOptions } from "../aws/compute/launch.js";
+import { instanceTags } from "../aws/names.js";
 import type { Viewer } from "../users/viewer.js";
 import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
 import type { Backend, Instance } from "../generated/prisma/client.js";
@@ -17,8 +16,12 @@ import { checkSlug, invalid, isUuid, notFound } from "../errors/validation.js";
 import { imageOf } from "../backends/backend-image.js";
 import { provisioningOutputs } from "../provisioning/index.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 import { toInstanceView, type InstanceView } from "./instance-view.js";
+import { isEnded, InstanceRecords, type InstanceChange } from "./instance-records.js";
+import { InstanceTermination } from "./instance-termination.js";
+import { withBackendLock } from "../backends/backend-lock.js";
+import { beingDeleted } from "../backends/backend-deletion.js";
 
 export interface LaunchInput {
   name?: string | null;
@@ -37,13 +40,28 @@ const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
 const DEFAULT_DISK_GIB = 100;
 const EMPTY_USER_DATA = Buffer.from("#cloud-config\n").toString("base64");
 
+/** Why the backend, as it is, takes no new instance. */
+function launchBlockers(backend: Backend): UserErrorData[] {
+  if (backend.deleteRequestedAt) return [beingDeleted(["backendId"])];
+  if (backend.status !== "READY") return [invalid(["backendId"], `The backend is ${backend.status}; provision it (provisionBackend) until it is READY.`)];
+  return [];
+}
+
 export class InstancesService {
+  /** Record changes under the backend's lock, and termination until EC2 confirms it (the sync uses both). */
+  readonly records: InstanceRecords;
+  readonly termination: InstanceTermination;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly backends: BackendsService,
-    private readonly publish: (view: InstanceView) => void,
+    publish: (view: InstanceView) => void,
     private readonly launchRetry: LaunchRetryOptions,
-  ) {}
+  ) {
+    this.records = new InstanceRecords(prisma, publish);
+    this.termination = new InstanceTermination(this.records);
+  }
+
 
   async find(viewer: Viewer, id: string): Promise<InstanceView | null> {
     if (!isUuid(id)) return null;
@@ -63,21 +81,31 @@ export class InstancesService {
     const scoped = await scopedBackend(this.backends, viewer, backendId, "USER");
     if (!scoped) return { userErrors: [notFound(["backendId"], "Backend")] };
     const { backend, session } = scoped;
-    const problems = this.inputProblems(input);
-    if (backend.status !== "READY") problems.push(invalid(["backendId"], `The backend is ${backend.status}; provision it (provisionBackend) until it is READY.`));
-    const outputs = problems.length ? null : await provisioningOutputs(this.prisma, backend.id);
-    if (!problems.length && !outputs) problems.push(invalid(["backendId"], "The backend's security group or instance profile is not known; run provisionBackend again."));
+    // Checked here to spare AWS calls, and again under the lock where the record is written.
+    const problems = [...this.inputProblems(input), ...launchBlockers(backend)];
     if (problems.length) return { userErrors: problems };
 
     const image = await resolveImage(session, backend.awsRegion, imageSpecOf(backend));
-    if (!image.ok) return { userErrors: [computeUserError(image.error, ["backendId"])] };
+    if (!image.ok) return { userErrors: [awsUserError(image.error, ["backendId"])] };
 
     const id = randomUUID();
     const market = input.market ?? "ON_DEMAND";
     const name = input.name ?? `${input.instanceType.replace(".", "-")}-${id.slice(0, 8)}`;
-    const row = await this.prisma.instance.create({
-      data: { id, backendId, name, instanceType: input.instanceType, market, region: backend.awsRegion, clientToken: `bh-${id}` },
+    // The PENDING record is written under the backend's lock, with the backend's state checked
+    // there: a concurrent deleteBackend or teardown either sees this record or is seen by it.
+    const recorded = await withBackendLock(this.prisma, backendId, async (tx, now) => {
+      const blockers = launchBlockers(now);
+      if (blockers.length) return { problems: blockers };
+      const outputs = await provisioningOutputs(tx, backendId);
+      if (!outputs) return { problems: [invalid(["backendId"], "The backend's security group or instance profile is not known; run provisionBackend again.")] };
+      const row = await tx.instance.create({
+        data: { id, backendId, name, instanceType: input.instanceType, market, region: now.awsRegion, clientToken: `bh-${id}` },
+      });
+      return { row, outputs };
     });
+    if (!recorded) return { userErrors: [notFound(["backendId"], "Backend")] };
+    if (!recorded.row) return { userErrors: recorded.problems };
+    const { row, outputs } = recorded;
     const ssh = input.sshPublicKey ? buildUserData(input.sshPublicKey) : { ok: true as const, value: EMPTY_USER_DATA };
     const launched = await launchWithRetry(
       session,
@@ -89,43 +117,35 @@ export class InstancesService {
         rootDeviceName: image.value.rootDeviceName,
         market,
         subnetId: backend.awsSubnetId,
-        securityGroupId: outputs!.securityGroupId,
-        instanceProfileName: outputs!.instanceProfileName,
+        securityGroupId: outputs.securityGroupId,
+        instanceProfileName: outputs.instanceProfileName,
         diskGiB: input.diskGiB ?? DEFAULT_DISK_GIB,
         userData: ssh.ok ? ssh.value : EMPTY_USER_DATA,
         tags: instanceTags({ name, bucket: backend.awsBucket, backendId: backend.id, projectId: backend.projectId }),
       },
       this.launchRetry,
     );
-    if (launched.ok) {
-      const ids = { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId };
-      const recorded = await this.updateUnlessEnded(id, ids);
-      if (recorded) return { instance: recorded, userErrors: [] };
-      // terminateInstance ran while RunInstances was in flight and found nothing to end: end it now.
-      return this.endLaunchedAfterTermination(id, scoped, ids);
-    }
+    if (launched.ok) return this.recordLaunched(row, scoped, { awsInstanceId: launched.value.instanceId, spotRequestId: launched.value.spotRequestId });
     const failure = launched.error;
-    const problem = computeUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
+    const problem = awsUserError(failure, failure.kind === "INSTANCE_TYPE_UNAVAILABLE" ? ["input", "instanceType"] : ["backendId"]);
     switch (failure.kind) {
       case "INSTANCE_TYPE_UNAVAILABLE":
       case "INVALID_INPUT":
         // Nothing was launched: no record to keep.
-        await this.prisma.instance.delete({ where: { id } });
+        await withBackendLock(this.prisma, backendId, (tx) => tx.instance.deleteMany({ where: { id } }));
         return { userErrors: [problem] };
       case "NO_CAPACITY":
-        return { instance: await this.update(id, { status: "NO_CAPACITY", statusReason: failure.message }), userErrors: [problem] };
+        return { instance: await this.changeUnlessEnded(row, { status: "NO_CAPACITY", statusReason: failure.message }), userErrors: [problem] };
       case "TRANSIENT":
-      case "INSTANCE_PROFILE_NOT_READY": {
-        // It may or may not have launched: the background sync finishes it with the same token.
-        const pending = await this.updateUnlessEnded(id, { statusReason: `Launch still in progress: ${failure.message}` });
-        if (pending) return { instance: pending, userErrors: [problem] };
-        // Terminated meanwhile, and the sync no longer looks at it: whatever the token launched is ended now.
-        const found = await lookupByToken(session, backend.awsRegion, normalizeClientToken(row.clientToken));
-        if (found.ok && found.value) return this.endLaunchedAfterTermination(id, scoped, { awsInstanceId: found.value.instanceId, spotRequestId: found.value.spotRequestId });
-        return { instance: toInstanceView(await this.prisma.instance.findUniqueOrThrow({ where: { id } })), userErrors: [problem] };
-      }
+      case "INSTANCE_PROFILE_NOT_READY":
+        // It may or may not have launched: the background sync finishes it with the same token (or,
+        // when termination was asked for meanwhile, terminates what the token started).
+        return {
+          instance: await this.changeUnlessEnded(row, (now) => (now.terminationRequestedAt ? null : { statusReason: `Launch still in progress: ${failure.message}` })),
+          userErrors: [problem],
+        };
       default:
-        return { instance: await this.update(id, { status: "FAILED", statusReason: failure.message, terminatedAt: new Date() }), userErrors: [problem] };
+        return { instance: await this.changeUnlessEnded(row, { status: "FAILED", statusReason: failure.message, terminatedAt: new Date() }), userErrors: [problem] };
     }
   }
 
@@ -133,82 +153,29 @@ export class InstancesService {
     const row = isUuid(id) ? await this.prisma.instance.findUnique({ where: { id } }) : null;
     const scoped = row ? await scopedBackend(this.backends, viewer, row.backendId, "USER") : null;
     if (!row || !scoped) return { userErrors: [notFound(["id"], "Instance")] };
-    if (row.status === "TERMINATED" || row.status === "FAILED") return { instance: toInstanceView(row), userErrors: [] };
-    let { awsInstanceId, spotRequestId } = row;
-    if (!awsInstanceId && !spotRequestId) {
-      // A launch whose answer was lost (timeout) may still have started an instance: look for it by
-      // its ClientToken before calling it gone, or it would run on, untracked.
-      const found = await lookupByToken(scoped.session, row.region, normalizeClientToken(row.clientToken));
-      if (!found.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(found.error, ["id"])] };
-      if (!found.value) {
-        const ended = await this.updateUnlessEnded(
-          id,
-          { status: "TERMINATED", terminatedAt: new Date(), statusReason: "Terminated before EC2 reported an instance." },
-          { awsInstanceId: null, spotRequestId: null },
-        );
-        // Meanwhile the launch recorded its instance (terminate that one) or the record ended otherwise.
-        return ended ? { instance: ended, userErrors: [] } : this.terminate(viewer, id);
-      }
-      ({ instanceId: awsInstanceId, spotRequestId } = found.value);
-    }
-    const result = await terminateInstance(scoped.session, row.region, { instanceId: awsInstanceId, spotRequestId, bucket: scoped.backend.awsBucket });
-    if (!result.ok) return { instance: toInstanceView(row), userErrors: [computeUserError(result.error, ["id"])] };
-    const gone = result.value.instance === "already-terminated" || result.value.instance === "not-found" || result.value.instance === "none";
-    return {
-      instance: await this.update(id, {
-        status: gone ? "TERMINATED" : "TERMINATING",
-        awsInstanceId: result.value.instanceId ?? awsInstanceId,
-        spotRequestId: result.value.spotRequestId ?? spotRequestId,
-        ...(gone ? { terminatedAt: new Date() } : {}),
-      }),
-      userErrors: [],
-    };
+    return this.termination.pursue(row, scoped);
   }
 
   /**
-   * Like update, unless the instance was terminated (or failed) meanwhile, or no longer matches
-   * `unchanged`: then null and nothing changed.
+   * RunInstances answered: the record gets its instance, under the lock. When termination was asked
+   * for meanwhile (or the record ended), the instance EC2 just started is terminated at once.
    */
-  private async updateUnlessEnded(
-    id: string,
-    data: Parameters<InstancesService["update"]>[1],
-    unchanged: { awsInstanceId?: null; spotRequestId?: null } = {},
-  ): Promise<InstanceView | null> {
-    const { count } = await this.prisma.instance.updateMany({ where: { id, status: { notIn: ["TERMINATED", "FAILED"] }, ...unchanged }, data });
-    if (count === 0) return null;
-    const view = toInstanceView(await this.prisma.instance.findUniqueOrThrow({ where: { id } }));
-    this.publish(view);
-    return view;
+  private async recordLaunched(row: Instance, scoped: ScopedBackend, ids: { awsInstanceId: string; spotRequestId: string | null }): Promise<InstanceResult> {
+    const written = await this.records.change(scoped.backend.id, row.id, (now) =>
+      isEnded(now)
+        ? { ...ids, status: "TERMINATING", terminatedAt: null, terminationRequestedAt: now.terminationRequestedAt ?? new Date(), statusReason: "Ended while launching: the instance EC2 then started is being terminated." }
+        : ids,
+    );
+    if (!written) return { userErrors: [notFound(["backendId"], "Instance")] };
+    if (!written.row.terminationRequestedAt) return { instance: toInstanceView(written.row), userErrors: [] };
+    const ended = await this.termination.pursue(written.row, scoped);
+    return { instance: ended.instance, userErrors: ended.userErrors.map((e) => ({ ...e, field: ["backendId"] })) };
   }
 
-  /**
-   * The launch started an instance after terminateInstance had already recorded the record as ended:
-   * terminate that instance too, and track it again until EC2 reports it gone.
-   */
-  private async endLaunchedAfterTermination(
-    id: string,
-    { backend, session }: ScopedBackend,
-    ids: { awsInstanceId: string; spotRequestId: string | null },
-  ): Promise<InstanceResult> {
-    const ended = await terminateInstance(session, backend.awsRegion, { instanceId: ids.awsInstanceId, spotRequestId: ids.spotRequestId, bucket: backend.awsBucket });
-    if (!ended.ok) {
-      const instance = await this.update(id, {
-        ...ids,
-        status: "PENDING",
-        terminatedAt: null,
-        statusReason: `Terminated while launching, but the instance EC2 then started could not be terminated (${ended.error.message}); terminate it again.`,
-      });
-      return { instance, userErrors: [computeUserError(ended.error, ["backendId"])] };
-    }
-    const instance = await this.update(id, { ...ids, status: "TERMINATING", terminatedAt: null, statusReason: "Terminated while launching: the instance EC2 started is being terminated." });
-    return { instance, userErrors: [] };
-  }
-
-  /** Applies a change, publishes the new state, and returns it. */
-  async update(id: string, data: Partial<Pick<Instance, "status" | "statusReason" | "awsInstanceId" | "spotRequestId" | "terminatedAt" | "pricePerHour">>): Promise<InstanceView> {
-    const view = toInstanceView(await this.prisma.instance.update({ where: { id }, data }));
-    this.publish(view);
-    return view;
+  /** Applies a change (or what `decide` returns for the record as it is now) unless the record has ended. */
+  private async changeUnlessEnded(row: Instance, change: InstanceChange | ((now: Instance) => InstanceChange | null)): Promise<InstanceView | undefined> {
+    const written = await this.records.change(row.backendId, row.id, (now) => (isEnded(now) ? null : typeof change === "function" ? change(now) : change));
+    return written ? toInstanceView(written.row) : undefined;
   }
 
   private inputProblems(input: LaunchInput): UserErrorData[] {

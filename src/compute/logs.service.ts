@@ -7,7 +7,7 @@ import { AwsQueryError, BadUserInputError } from "../errors/errors.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from "../db/pagination.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 
 export type LogGroupKind = "JOBS" | "RUNNERS";
 
@@ -66,7 +66,7 @@ export class LogsService {
       limit,
       nextToken,
     });
-    if (!page.ok) throw new AwsQueryError(computeUserError(page.error, ["backendId"]));
+    if (!page.ok) throw new AwsQueryError(awsUserError(page.error, ["backendId"]));
     const endCursor = page.value.nextToken ? opaqueAwsCursor(page.value.nextToken, fingerprint) : null;
     return {
       // CloudWatch pages only resume at a page boundary: every edge carries the page's end.

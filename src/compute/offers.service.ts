@@ -3,7 +3,7 @@ import type { Viewer } from "../users/viewer.js";
 import { AwsQueryError } from "../errors/errors.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { scopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
 
 export class OffersService {
   /** Instance types and spot prices change slowly: cached per (region, credentials) with a TTL. */
@@ -16,7 +16,7 @@ export class OffersService {
     const scoped = await scopedBackend(this.backends, viewer, backendId, "VIEWER");
     if (!scoped) return [];
     const listing = await listPricedOffers(scoped.session, scoped.backend.awsRegion, filter, { cache: this.cache });
-    if (!listing.ok) throw new AwsQueryError(computeUserError(listing.error, ["backendId"]));
+    if (!listing.ok) throw new AwsQueryError(awsUserError(listing.error, ["backendId"]));
     return listing.value.offers;
   }
 }

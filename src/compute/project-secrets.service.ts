@@ -9,7 +9,9 @@ import type { PrismaClient } from "../db/prisma.js";
 import type { BackendsService } from "../backends/backends.service.js";
 import { invalid, notFound } from "../errors/validation.js";
 import { scopedBackend, type ScopedBackend } from "./backend-scope.js";
-import { computeUserError } from "./compute-errors.js";
+import { awsUserError } from "../aws/user-errors.js";
+import { beingDeleted } from "../backends/backend-deletion.js";
+import { withBackendLock } from "../backends/backend-lock.js";
 
 const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -38,14 +40,26 @@ export class ProjectSecretsService {
       return { userErrors: [invalid(["input", "value"], `The value must be 1 byte to ${MAX_SECRET_BYTES / 1024} KiB.`)] };
     }
     const { backend, session } = scoped;
-    const stored = await setProjectSecret(session, backend.awsRegion, { bucket: backend.awsBucket, projectId, name: input.name, value: input.value });
-    if (!stored.ok) return { userErrors: [computeUserError(stored.error, ["input", "name"])] };
-    const secret = await this.prisma.projectSecret.upsert({
-      where: { backendId_projectId_name: { backendId, projectId, name: input.name } },
-      create: { backendId, projectId, name: input.name, secretName: stored.value.secretId },
-      update: { secretName: stored.value.secretId, updatedAt: new Date() },
+    if (backend.deleteRequestedAt) return { userErrors: [beingDeleted(["backendId"])] };
+    const target = { bucket: backend.awsBucket, projectId, name: input.name };
+    const stored = await setProjectSecret(session, backend.awsRegion, { ...target, value: input.value });
+    if (!stored.ok) return { userErrors: [awsUserError(stored.error, ["input", "name"])] };
+    // Recorded under the backend's lock: a deleteBackend that started meanwhile has not seen this
+    // secret, so it is taken back here rather than left in AWS with no record.
+    const saved = await withBackendLock(this.prisma, backendId, async (tx, now) => {
+      if (now.deleteRequestedAt) return { problem: beingDeleted(["backendId"]) };
+      const secret = await tx.projectSecret.upsert({
+        where: { backendId_projectId_name: { backendId, projectId, name: input.name } },
+        create: { backendId, projectId, name: input.name, secretName: stored.value.secretId },
+        update: { secretName: stored.value.secretId, updatedAt: new Date() },
+      });
+      return { secret };
     });
-    return { secret, userErrors: [] };
+    if (!saved?.secret) {
+      await deleteProjectSecret(session, backend.awsRegion, target);
+      return { userErrors: [saved?.problem ?? notFound(["backendId"], "Backend of this project")] };
+    }
+    return { secret: saved.secret, userErrors: [] };
   }
 
   async delete(viewer: Viewer, projectId: string, backendId: string, name: string): Promise<{ deletedName?: string; userErrors: UserErrorData[] }> {
@@ -54,8 +68,8 @@ export class ProjectSecretsService {
     const existing = await this.prisma.projectSecret.findUnique({ where: { backendId_projectId_name: { backendId, projectId, name } } });
     if (!existing) return { userErrors: [notFound(["name"], "Secret")] };
     const deleted = await deleteProjectSecret(scoped.session, scoped.backend.awsRegion, { bucket: scoped.backend.awsBucket, projectId, name });
-    if (!deleted.ok) return { userErrors: [computeUserError(deleted.error, ["name"])] };
-    await this.prisma.projectSecret.delete({ where: { id: existing.id } });
+    if (!deleted.ok) return { userErrors: [awsUserError(deleted.error, ["name"])] };
+    await this.prisma.projectSecret.deleteMany({ where: { id: existing.id } }); // gone already if the backend was deleted meanwhile
     return { deletedName: name, userErrors: [] };
   }
 }

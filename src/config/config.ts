@@ -2,6 +2,7 @@
 // server with a message that names the variable, never with a stack trace.
 import path from "node:path";
 import { z } from "zod";
+import { parseTrustProxy } from "../http/client-address.js";
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
@@ -28,6 +29,21 @@ const configSchema = z.object({
     .string()
     .default("0.0.0.0/0")
     .refine((value) => value.split(",").every((cidr) => /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr.trim())), "must be a comma-separated list of IPv4 CIDRs"),
+  /**
+   * Which proxies in front of the server to believe about the client's address (X-Forwarded-For):
+   * none (unset, the default), a hop count, or a comma-separated list of addresses and CIDRs.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === "string") {
+        context.addIssue({ code: "custom", message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** Failed authentications allowed per client address per minute. */
   RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).default(30),
   /** Mutations that call AWS allowed per token, and per client address, per minute. */

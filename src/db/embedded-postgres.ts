@@ -1,11 +1,13 @@
 // An embedded PostgreSQL for `npm start` with no configuration: its cluster lives under
-// DATA_DIR/postgres and starts and stops with the server.
+// DATA_DIR/postgres (or, as root with DATA_DIR where PostgreSQL cannot reach it, where
+// cluster-location.ts puts it) and starts and stops with the server.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import type { Logger } from "../logging/logger.js";
+import { FALLBACK_ROOT, locateCluster } from "./cluster-location.js";
 
 export const EMBEDDED_DATABASE = "backend_hub";
 
@@ -55,13 +57,18 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-/** `port`: listen there (e.g. to restart a stopped cluster where its clients expect it); default: a free port. */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger, port?: number): Promise<EmbeddedDatabase> {
-  const clusterDir = path.join(dataDir, "postgres");
-  // As root, PostgreSQL runs as a separate "postgres" user, which must be able to pass through
-  // DATA_DIR to reach its cluster (it cannot read anything else there: files are 0600).
-  await mkdir(dataDir, { recursive: true });
-  await chmod(dataDir, process.getuid?.() === 0 ? 0o711 : 0o700);
+/**
+ * `port`: listen there (e.g. to restart a stopped cluster where its clients expect it); default: a
+ * free port. `fallbackRoot`: where clusters go when root's DATA_DIR is out of PostgreSQL's reach.
+ */
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, port?: number, fallbackRoot = FALLBACK_ROOT): Promise<EmbeddedDatabase> {
+  const { clusterDir, blockedBy } = await locateCluster(dataDir, fallbackRoot);
+  if (blockedBy) {
+    logger.warn(
+      { dataDir, clusterDir, blockedBy },
+      `embedded PostgreSQL kept in ${clusterDir}, not in DATA_DIR: the postgres user it runs as cannot enter ${blockedBy}`,
+    );
+  }
   const fresh = !existsSync(path.join(clusterDir, "PG_VERSION"));
   const password = await clusterPassword(clusterDir);
   port ??= await freePort();

@@ -2,7 +2,9 @@
 // Events dispatched here are NOTIFYed; every process (this one included) delivers them to its
 // local listeners when the notification comes back, so all replicas see the same events in
 // commit order.
+import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
+import pRetry from "p-retry";
 import type { Logger } from "../logging/logger.js";
 
 const CHANNEL = "backend_hub_events";
@@ -12,6 +14,8 @@ const MAX_PAYLOAD = 7_900;
 export class PgEventTarget extends EventTarget {
   private listener?: pg.Client;
   private closed = false;
+  /** Aborted on close: stops reconnecting. */
+  private readonly closing = new AbortController();
   /**
    * NOTIFYs are sent one after the other: each is its own transaction on whichever pooled
    * connection is free, so sent concurrently they could commit (and be delivered) out of order.
@@ -40,16 +44,17 @@ export class PgEventTarget extends EventTarget {
     this.listener = client;
   }
 
-  /** After a database outage the LISTEN connection is re-established, with backoff. */
+  /**
+   * After a database outage the LISTEN connection is re-established: first after 500 ms, then
+   * with the delay doubling up to 10 s, until it connects or the target is closed.
+   */
   private reconnectSoon(): void {
     if (this.closed || !this.listener) return;
     this.listener = undefined;
-    const retry = (delay: number) =>
-      setTimeout(() => {
-        if (this.closed) return;
-        this.connect().catch(() => retry(Math.min(delay * 2, 10_000)));
-      }, delay).unref();
-    retry(500);
+    const signal = this.closing.signal;
+    void delay(500, undefined, { ref: false, signal })
+      .then(() => pRetry(() => this.connect(), { retries: Number.POSITIVE_INFINITY, minTimeout: 1_000, maxTimeout: 10_000, factor: 2, unref: true, signal }))
+      .catch(() => undefined); // closed meanwhile
   }
 
   private deliver(payload: string | undefined): void {
@@ -76,6 +81,7 @@ export class PgEventTarget extends EventTarget {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     await this.sending; // events dispatched before close still go out
     const client = this.listener;
     this.listener = undefined;

@@ -6,7 +6,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import { afterKey, keysetOrder, pageRequest, toPage, type Page } from "../db/pagination.js";
 import { assertRole, ProjectAccessService, type ProjectAccess } from "./project-access.js";
 import { isUniqueViolation } from "../db/prisma-errors.js";
-import { checkSlug, checkText, compact, isUuid, notFound } from "../errors/validation.js";
+import { checkSlug, checkText, compact, isUuid, normalizeName, notFound } from "../errors/validation.js";
 
 export interface ProjectResult {
   project?: Project;
@@ -41,12 +41,14 @@ export class ProjectsService {
   async get(viewer: Viewer, by: { id?: string | null; name?: string | null }): Promise<ProjectAccess | null> {
     if (by.id) return this.access.find(viewer, by.id);
     // A name that is not a valid slug names no project (and may hold bytes PostgreSQL refuses).
-    if (!by.name || checkSlug(by.name, ["name"])) return null;
-    const project = await this.prisma.project.findUnique({ where: { name: by.name } });
+    const name = by.name ? normalizeName(by.name) : null;
+    if (!name || checkSlug(name, ["name"])) return null;
+    const project = await this.prisma.project.findUnique({ where: { name } });
     return project ? this.access.find(viewer, project.id) : null;
   }
 
-  async create(viewer: Viewer, input: { name: string; description?: string | null }): Promise<ProjectResult> {
+  async create(viewer: Viewer, raw: { name: string; description?: string | null }): Promise<ProjectResult> {
+    const input = { ...raw, name: normalizeName(raw.name) };
     const userErrors = compact([checkSlug(input.name, ["input", "name"], "Project name"), checkText(input.description, ["input", "description"], 1000, "Description")]);
     if (userErrors.length) return { userErrors };
     try {
@@ -60,7 +62,8 @@ export class ProjectsService {
     }
   }
 
-  async update(viewer: Viewer, id: string, input: { name?: string | null; description?: string | null }): Promise<ProjectResult> {
+  async update(viewer: Viewer, id: string, raw: { name?: string | null; description?: string | null }): Promise<ProjectResult> {
+    const input = { ...raw, name: raw.name == null ? raw.name : normalizeName(raw.name) };
     const access = await this.access.require(viewer, id, "ADMIN");
     if (!access) return { userErrors: [PROJECT_NOT_FOUND()] };
     const userErrors = compact([

@@ -2,6 +2,7 @@
 // (compute launches into the security group with the instance profile). They read these outputs
 // and never provisioning's step rows or IAM naming rules.
 import type { PrismaClient } from "../db/prisma.js";
+import type { Transaction } from "../db/advisory-lock.js";
 import { securityGroupStep, instanceProfileStep } from "./steps/index.js";
 
 export interface ProvisioningOutputs {
@@ -12,7 +13,7 @@ export interface ProvisioningOutputs {
 }
 
 /** The outputs of the newest SUCCEEDED provisioning run; null when the backend was never provisioned. */
-export async function provisioningOutputs(prisma: PrismaClient, backendId: string): Promise<ProvisioningOutputs | null> {
+export async function provisioningOutputs(prisma: PrismaClient | Transaction, backendId: string): Promise<ProvisioningOutputs | null> {
   const steps = await prisma.provisioningStep.findMany({
     where: { name: { in: [securityGroupStep.name, instanceProfileStep.name] }, status: "DONE", run: { backendId, kind: "PROVISION", status: "SUCCEEDED" } },
     orderBy: { finishedAt: "desc" },

@@ -9,7 +9,10 @@ import { JobDeferredError } from "../jobs/run-queue.js";
 import { isDatabaseUnavailable } from "../db/availability.js";
 import type { Backend } from "../generated/prisma/client.js";
 import type { Logger } from "../logging/logger.js";
+import { backendTags, bucketNameUnderScore, toTagList } from "../aws/names.js";
 import type { BackendsService } from "../backends/backends.service.js";
+import type { BackendDeletion } from "../backends/backend-deletion.js";
+import { withBackendLock } from "../backends/backend-lock.js";
 import { loadRunView, type RunView } from "./run-view.js";
 import { PermanentStepError, TransientStepError } from "../errors/step-errors.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "./step.js";
@@ -35,6 +38,7 @@ export class RunExecutor {
   constructor(
     private readonly database: Database,
     private readonly backends: BackendsService,
+    private readonly deletion: BackendDeletion,
     private readonly publish: (run: RunView) => void,
     private readonly logger: Logger,
     private readonly settings: ExecutorSettings,
@@ -158,12 +162,28 @@ export class RunExecutor {
       error = `${failures.join("; ")}${leftBehind}`;
     }
     const backendStatus = failures.length ? "FAILED" : kind === "PROVISION" ? "READY" : "CONFIGURED";
-    await this.prisma.$transaction([
-      this.prisma.provisioningRun.update({ where: { id: runId }, data: { status: failures.length ? "FAILED" : "SUCCEEDED", error, finishedAt: new Date() } }),
-      this.prisma.backend.update({ where: { id: backend.id }, data: { status: backendStatus } }),
-    ]);
+    const deleteNext = await withBackendLock(this.prisma, backend.id, async (tx, now) => {
+      // deleteBackend(teardown: true) deletes only after a teardown that succeeded; otherwise the
+      // backend is usable again.
+      const deleting = now.deleteRequestedAt !== null;
+      const notDeleted = failures.length && deleting ? " The backend was not deleted." : "";
+      await tx.provisioningRun.update({ where: { id: runId }, data: { status: failures.length ? "FAILED" : "SUCCEEDED", error: error && error + notDeleted, finishedAt: new Date() } });
+      await tx.backend.update({ where: { id: backend.id }, data: { status: backendStatus, ...(failures.length ? { deleteRequestedAt: null } : {}) } });
+      return deleting && !failures.length && kind === "TEARDOWN";
+    });
     await this.emit(runId);
     this.logger.info({ runId, backendId: backend.id, kind, status: failures.length ? "FAILED" : "SUCCEEDED" }, "provisioning run finished");
+    if (deleteNext) await this.deleteAfterTeardown(backend.id, runId);
+  }
+
+  private async deleteAfterTeardown(backendId: string, runId: string): Promise<void> {
+    const deleted = await this.deletion.delete(backendId);
+    if (deleted.userErrors.length === 0) {
+      this.logger.info({ runId, backendId }, "backend deleted after its teardown");
+    } else {
+      // The backend stays, still marked: deleteBackend again finishes the deletion.
+      this.logger.warn({ runId, backendId, problems: deleted.userErrors.map((e) => e.message) }, "backend torn down but not deleted");
+    }
   }
 
   private async context(backend: Backend, signal: AbortSignal): Promise<StepContext> {
@@ -175,15 +195,11 @@ export class RunExecutor {
         projectId: backend.projectId,
         region: backend.awsRegion,
         bucket: backend.awsBucket,
-        bucketUnderscore: backend.awsBucket.replaceAll("-", "_"),
+        bucketUnderscore: bucketNameUnderScore(backend.awsBucket),
         subnetId: backend.awsSubnetId,
       },
       session: this.backends.sessionFor(backend),
-      tags: [
-        { Key: "owner", Value: "dstack" },
-        { Key: "dstack_bucket", Value: backend.awsBucket },
-        { Key: "dstack_backend", Value: backend.id },
-      ],
+      tags: toTagList(backendTags({ bucket: backend.awsBucket, backendId: backend.id })),
       sshIngressCidrs: this.settings.sshIngressCidrs,
       recorded: recorded.map((r) => ({ kind: r.kind, identifier: r.identifier, details: r.details as Record<string, unknown> })),
       async record(resource) {

@@ -1,7 +1,7 @@
-// Starting and reading provisioning runs. At most one active run per backend: the backend row is
-// locked while the request decides, so concurrent requests for one backend agree on one run.
+// Starting and reading provisioning runs. At most one active run per backend: the request decides
+// under the backend's lock, so concurrent requests for one backend agree on one run.
 import type { Viewer } from "../users/viewer.js";
-import { UserErrorCode, type UserErrorData } from "../errors/codes.js";
+import type { UserErrorData } from "../errors/codes.js";
 import type { RunKind } from "../generated/prisma/enums.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { RunQueue } from "../jobs/run-queue.js";
@@ -10,15 +10,14 @@ import { assertRole } from "../projects/project-access.js";
 import { isUuid, notFound } from "../errors/validation.js";
 import type { ProjectAccessService } from "../projects/project-access.js";
 import { loadRunView, type RunView } from "./run-view.js";
-import { PROVISIONING_STEPS } from "./steps/index.js";
+import { beingDeleted } from "../backends/backend-deletion.js";
+import { withBackendLock } from "../backends/backend-lock.js";
+import { startRun, type RunStart } from "./run-start.js";
 
 export interface RunResult {
   run?: RunView;
   userErrors: UserErrorData[];
 }
-
-/** Where a kind of run takes the backend while it is active. */
-const ACTIVE_STATUS = { PROVISION: "PROVISIONING", TEARDOWN: "TEARING_DOWN" } as const;
 
 export class RunsService {
   constructor(
@@ -46,35 +45,27 @@ export class RunsService {
     const found = await this.backends.find(viewer, backendId);
     if (!found) return { userErrors: [notFound(["id"], "Backend")] };
     assertRole(found.access, "ADMIN");
-    const decision = await this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Backend" WHERE id = ${backendId}::uuid FOR UPDATE`;
-      const last = await tx.provisioningRun.findFirst({ where: { backendId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
-      if (last && (last.status === "QUEUED" || last.status === "RUNNING")) {
-        return last.kind === kind ? { runId: last.id, enqueue: false } : { busy: last.kind };
+    const start = await withBackendLock(this.prisma, backendId, async (tx, backend) => {
+      if (backend.deleteRequestedAt) {
+        // The teardown that deleteBackend(teardown: true) started can be joined; nothing else starts.
+        const teardown = await tx.provisioningRun.findFirst({ where: { backendId, kind: "TEARDOWN", status: { in: ["QUEUED", "RUNNING"] } } });
+        return teardown && kind === "TEARDOWN" ? { runId: teardown.id, enqueue: false } : { problem: beingDeleted() };
       }
-      await tx.backend.update({ where: { id: backendId }, data: { status: ACTIVE_STATUS[kind] } });
-      if (last && last.kind === kind && last.status === "FAILED") {
-        await tx.provisioningStep.updateMany({ where: { runId: last.id, status: { in: ["FAILED", "RUNNING"] } }, data: { status: "PENDING", message: null } });
-        await tx.provisioningRun.update({ where: { id: last.id }, data: { status: "QUEUED", error: null, finishedAt: null } });
-        return { runId: last.id, enqueue: true };
-      }
-      const steps = kind === "PROVISION" ? PROVISIONING_STEPS : [...PROVISIONING_STEPS].reverse();
-      const run = await tx.provisioningRun.create({
-        data: { backendId, kind, steps: { create: steps.map((step, position) => ({ position, name: step.name })) } },
-      });
-      return { runId: run.id, enqueue: true };
+      return startRun(tx, backendId, kind);
     });
-    if ("busy" in decision) {
-      return {
-        userErrors: [{ code: UserErrorCode.BACKEND_BUSY, message: `A ${String(decision.busy).toLowerCase()} run is active on this backend; wait for it to finish.`, field: ["id"] }],
-      };
-    }
-    const run = (await loadRunView(this.prisma, decision.runId)) as RunView;
-    if (decision.enqueue) {
+    if (!start) return { userErrors: [notFound(["id"], "Backend")] };
+    return this.announce(start);
+  }
+
+  /** After the commit: the run as it is now, published and handed to the queue when it (re)starts. */
+  async announce(start: RunStart): Promise<RunResult> {
+    if ("problem" in start) return { userErrors: [start.problem] };
+    const run = (await loadRunView(this.prisma, start.runId)) as RunView;
+    if (start.enqueue) {
       // Published before the job exists, so no worker can publish a later state of the run first
       // (subscribers would see it go back to QUEUED).
       this.publish(run);
-      await this.queue.enqueue(decision.runId);
+      await this.queue.enqueue(start.runId);
     }
     return { run, userErrors: [] };
   }

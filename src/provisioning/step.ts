@@ -2,6 +2,7 @@
 // (steps/*.ts). A step is idempotent: get-or-create, then reconcile; run twice, it changes
 // nothing the second time. Teardown removes only what was recorded as created for the backend.
 import type { AwsSession } from "../aws/discovery.js";
+import type { Tag } from "../aws/names.js";
 
 export interface BackendTarget {
   id: string;
@@ -24,7 +25,7 @@ export interface StepContext {
   backend: BackendTarget;
   session: AwsSession;
   /** Tags every created resource carries: owner=dstack, dstack_bucket, dstack_backend. */
-  tags: { Key: string; Value: string }[];
+  tags: Tag[];
   /** CIDRs allowed to reach instances over SSH. */
   sshIngressCidrs: string[];
   /** Resources recorded for this backend by earlier runs. */

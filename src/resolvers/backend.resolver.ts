@@ -18,7 +18,7 @@ import { Backend } from "../graphql/types/backend.type.js";
 import { Project } from "../graphql/types/project.type.js";
 import { ProvisioningRun } from "../graphql/types/run.type.js";
 import type { RunView } from "../provisioning/run-view.js";
-import type { BackendResult } from "../backends/backends.service.js";
+import type { BackendResult } from "../backends/backend-inputs.js";
 
 const toPayload = ({ backend, userErrors }: BackendResult): BackendPayload => ({ backend: backend && toBackend(backend), userErrors });
 
@@ -81,9 +81,18 @@ export class BackendResolver {
   }
 
   @UseMiddleware(LimitAwsCalls)
-  @Mutation(() => DeleteBackendPayload, { description: "Deletes a backend and its stored credentials secret. Refused while a run or instances are active. Project ADMIN." })
-  deleteBackend(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer, @Ctx() { services }: Context): Promise<DeleteBackendPayload> {
-    return services.backends.delete(viewer, id);
+  @Mutation(() => DeleteBackendPayload, {
+    description:
+      "Deletes a backend with the secrets it stored in AWS (its credentials and project secrets). Refused (BACKEND_BUSY) while a run is active, an instance is not TERMINATED, or what provisioning created is still there; teardown: true tears that down first and deletes the backend when the run succeeds. Project ADMIN.",
+  })
+  deleteBackend(
+    @Arg("id", () => ID) id: string,
+    @Arg("teardown", () => Boolean, { defaultValue: false, description: "Tear down what provisioning created first (a teardown run), then delete the backend when that run succeeds." })
+    teardown: boolean,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() { services }: Context,
+  ): Promise<DeleteBackendPayload> {
+    return services.removal.delete(viewer, id, { teardown });
   }
 
   @UseMiddleware(LimitAwsCalls)

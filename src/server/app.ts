@@ -3,13 +3,11 @@
 // requests, interrupt runs at a safe point, close the pool, stop the embedded database).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
 import type { Config } from "../config/config.js";
 import { loadKeyring } from "../crypto/keyring.js";
@@ -19,7 +17,6 @@ import { openDatabase, type Database } from "../db/prisma.js";
 import { EventBus } from "../events/event-bus.js";
 import { PgEventTarget } from "../events/pg-event-target.js";
 import type { Context } from "../graphql/context.js";
-import { createLoaders } from "../graphql/loaders.js";
 import { buildApiSchema } from "../resolvers/schema.js";
 import { playgroundRouter } from "../http/playground/playground.js";
 import { PgBossRunQueue } from "../jobs/run-queue.js";
@@ -27,13 +24,15 @@ import { createLogger, type Logger } from "../logging/logger.js";
 import { RunExecutor } from "../provisioning/run-executor.js";
 import { InstanceSync } from "../compute/instance-sync.js";
 import { createServices, type Services } from "./services.js";
-import { createContextFactory, resolveViewer } from "../graphql/guards/context-factory.js";
-import { createFormatError } from "../graphql/guards/format-error.js";
-import { healthRoutes } from "../http/health.js";
-import { DEFAULT_QUERY_LIMITS, queryLimits } from "../graphql/guards/query-limits.js";
+import { apolloContext, apolloGuards } from "../graphql/guards/apollo-guards.js";
+import { createOperationGuards } from "../graphql/guards/operation-guards.js";
+import { DEFAULT_QUERY_LIMITS } from "../graphql/guards/query-limits.js";
 import { RateLimits } from "../graphql/guards/rate-limits.js";
-import { jsonBodyErrors } from "../http/http-errors.js";
+import { websocketGuards } from "../graphql/guards/websocket-guards.js";
+import { healthRoutes } from "../http/health.js";
+import { jsonBodyErrors, utf8BodiesOnly } from "../http/http-errors.js";
 import { requestLogging } from "../http/request-logging.js";
+import { serveGraphqlOverWebSocket } from "../http/websocket-server.js";
 
 export interface RunningServer {
   url: string;
@@ -54,7 +53,9 @@ export interface StartOptions {
   awsMiddleware?: AwsCallMiddleware;
 }
 
+/** Request bodies and WebSocket messages alike. */
 const BODY_LIMIT = "1mb";
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
@@ -94,7 +95,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
   });
   const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
-  const executor = new RunExecutor(database, services.backends, services.publishRun, logger, {
+  const executor = new RunExecutor(database, services.backends, services.deletion, services.publishRun, logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
@@ -109,40 +110,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const instanceSync = new InstanceSync(database, services.backends, services.instances, logger);
   if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
   const schema = await buildApiSchema();
+  const guards = createOperationGuards(
+    { limits: DEFAULT_QUERY_LIMITS, introspection: config.INTROSPECTION, debugErrors: config.DEBUG_ERRORS, trustProxy: config.TRUST_PROXY },
+    { services, database, logger, events, rateLimits },
+  );
   const app = express();
   app.disable("x-powered-by");
+  app.set("trust proxy", guards.trustProxy);
   const httpServer = http.createServer(app);
 
-  // Subscriptions: graphql-ws on the same port and path as queries.
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer<Record<string, unknown>>(
-    {
-      schema,
-      context: async (ctx): Promise<Context> => {
-        const params = ctx.connectionParams ?? {};
-        const authorization = String(params.Authorization ?? params.authorization ?? "") || undefined;
-        const clientAddress = ctx.extra.request.socket.remoteAddress ?? "unknown";
-        const viewer = await resolveViewer(services, rateLimits, clientAddress, authorization);
-        return { viewer, requestId: "ws", services, loaders: createLoaders(database.prisma), logger, events, rateLimits, clientAddress };
-      },
-    },
-    wsServer,
-  );
+  // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
+  const websocket = serveGraphqlOverWebSocket(httpServer, websocketGuards(schema, guards), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
 
-  const armor = queryLimits(DEFAULT_QUERY_LIMITS, config.INTROSPECTION);
+  const httpGuards = apolloGuards(guards);
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: config.INTROSPECTION,
+    ...httpGuards,
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
-    includeStacktraceInErrorResponses: config.DEBUG_ERRORS,
-    formatError: createFormatError(logger, config.DEBUG_ERRORS),
-    validationRules: armor.validationRules,
     plugins: [
-      ...(armor.plugins as ApolloServerPlugin<Context>[]),
+      ...httpGuards.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
+      { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
     ],
   });
   await apollo.start();
@@ -150,12 +140,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   app.use(requestLogging(logger));
   app.use(healthRoutes(database));
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
-  app.use(
-    "/graphql",
-    express.json({ limit: BODY_LIMIT }),
-    jsonBodyErrors(BODY_LIMIT),
-    expressMiddleware(apollo, { context: createContextFactory({ services, database, logger, events, rateLimits }) }),
-  );
+  app.use("/graphql", utf8BodiesOnly, express.json({ limit: BODY_LIMIT }), jsonBodyErrors(BODY_LIMIT), expressMiddleware(apollo, { context: apolloContext(guards) }));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);

@@ -5,6 +5,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import { AwsDiscoveryService } from "../backends/discovery.service.js";
 import { BackendCredentials } from "../backends/backend-credentials.js";
 import { BackendsService } from "../backends/backends.service.js";
+import { BackendDeletion } from "../backends/backend-deletion.js";
 import { ProjectAccessService } from "../projects/project-access.js";
 import { ProjectsService } from "../projects/projects.service.js";
 import { TokensService } from "../users/tokens.service.js";
@@ -12,6 +13,7 @@ import { UsersService } from "../users/users.service.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { RunQueue } from "../jobs/run-queue.js";
 import { RunsService } from "../provisioning/runs.service.js";
+import { BackendRemoval } from "../provisioning/backend-removal.js";
 import type { RunView } from "../provisioning/run-view.js";
 import type { LaunchRetryOptions } from "../aws/compute/launch.js";
 import { ArtifactsService } from "../compute/artifacts.service.js";
@@ -33,8 +35,10 @@ export interface ServiceDeps {
 export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry }: ServiceDeps) {
   const access = new ProjectAccessService(prisma);
   const credentials = new BackendCredentials(keyring);
-  const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled });
+  const deletion = new BackendDeletion(prisma, aws, credentials);
+  const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled }, deletion);
   const publishRun = (run: RunView) => events.publish("RUN_UPDATED", run.id, run);
+  const runs = new RunsService(prisma, access, backends, runQueue, publishRun);
   return {
     access,
     credentials,
@@ -42,7 +46,9 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     tokens: new TokensService(prisma),
     projects: new ProjectsService(prisma, access),
     backends,
-    runs: new RunsService(prisma, access, backends, runQueue, publishRun),
+    deletion,
+    runs,
+    removal: new BackendRemoval(prisma, backends, deletion, runs),
     publishRun,
     offers: new OffersService(backends),
     instances: new InstancesService(prisma, backends, (view) => events.publish("INSTANCE_UPDATED", view.id, view), launchRetry),

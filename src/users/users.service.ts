@@ -6,7 +6,7 @@ import type { GlobalRole } from "../generated/prisma/enums.js";
 import type { User } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { isUniqueViolation } from "../db/prisma-errors.js";
-import { checkUserName } from "../errors/validation.js";
+import { checkUserName, normalizeName } from "../errors/validation.js";
 
 export interface CreateUserResult {
   user?: User;
@@ -23,13 +23,14 @@ export class UsersService {
 
   async createUser(viewer: Viewer, input: { name: string; globalRole?: GlobalRole | null }): Promise<CreateUserResult> {
     if (!isGlobalAdmin(viewer)) throw new ForbiddenError("Only a global admin can create users.");
-    const problem = checkUserName(input.name, ["input", "name"]);
+    const name = normalizeName(input.name);
+    const problem = checkUserName(name, ["input", "name"]);
     if (problem) return { userErrors: [problem] };
     const token = generateApiToken();
     try {
       const user = await this.prisma.user.create({
         data: {
-          name: input.name,
+          name,
           globalRole: input.globalRole ?? "USER",
           tokens: { create: { name: "initial", prefix: displayPrefix(token), tokenHash: hashApiToken(token) } },
         },
@@ -37,7 +38,7 @@ export class UsersService {
       return { user, token, userErrors: [] };
     } catch (error) {
       if (isUniqueViolation(error)) {
-        return { userErrors: [{ code: UserErrorCode.NAME_TAKEN, message: `A user named "${input.name}" already exists.`, field: ["input", "name"] }] };
+        return { userErrors: [{ code: UserErrorCode.NAME_TAKEN, message: `A user named "${name}" already exists.`, field: ["input", "name"] }] };
       }
       throw error;
     }

@@ -298,11 +298,9 @@ describe("runInstance through failures (fault proxy)", () => {
     const single = await runInstance(viaProxy, REGION, input);
     expect(single).toMatchObject({ ok: false, error: { kind: "INSTANCE_PROFILE_NOT_READY", code: "InvalidParameterValue" } });
 
-    const sleeps: number[] = [];
-    const result = await launchWithRetry(viaProxy, REGION, input, { sleep: async (ms) => void sleeps.push(ms) });
+    const result = await launchWithRetry(viaProxy, REGION, input, { initialDelayMs: 10 });
     viaProxy.factory.destroy();
     expect(result).toMatchObject({ ok: true, value: { attempts: 2, reused: false } });
-    expect(sleeps).toEqual([2_000]);
     expect(await allInstances()).toHaveLength(1);
     expect(new Set(runInstancesRequests().map(tokenOf))).toEqual(new Set(["instance-rec-0001"]));
   });
@@ -314,15 +312,11 @@ describe("runInstance through failures (fault proxy)", () => {
       match: on.action("RunInstances"),
       fault: { kind: "respond", status: 400, headers: { "content-type": "text/xml" }, body: ec2ErrorBody("InvalidParameterValue", "Invalid IAM Instance Profile name") },
     });
-    let clock = 0;
-    const result = await launchWithRetry(viaProxy, REGION, input, {
-      maxWaitMs: 10_000,
-      now: () => clock,
-      sleep: async (ms) => void (clock += ms),
-    });
+    // Real delays: attempts at about 0, 1 and 3 s; the next (7 s) would pass the bound.
+    const result = await launchWithRetry(viaProxy, REGION, input, { maxWaitMs: 5_000, initialDelayMs: 1_000 });
     viaProxy.factory.destroy();
     expect(result).toMatchObject({ ok: false, error: { kind: "INSTANCE_PROFILE_NOT_READY" } });
-    expect(runInstancesRequests()).toHaveLength(3); // at 0 s, 2 s, 6 s; the next (14 s) would pass the bound
+    expect(runInstancesRequests()).toHaveLength(3);
     expect(await allInstances()).toHaveLength(0);
   });
 
@@ -388,12 +382,13 @@ describe("terminateInstance", () => {
     const launched = await runInstance(session, REGION, await launchInput());
     const instanceId = launched.ok ? launched.value.instanceId : "";
     const result = await terminateInstance(session, REGION, { instanceId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceId, spotRequestId: null } });
+    // EC2 answers TerminateInstances with the state it is now in: not yet "terminated".
+    expect(result).toEqual({ ok: true, value: { spotRequest: "none", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId: null } });
     const [instance] = await allInstances();
     expect(instance.State?.Name).toBe("terminated");
 
     calls.length = 0;
-    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated" } });
+    expect(await terminateInstance(session, REGION, { instanceId, bucket: BUCKET })).toMatchObject({ ok: true, value: { instance: "already-terminated", instanceState: "terminated" } });
     expect(calls.map((c) => c.operation)).toEqual(["DescribeInstances"]);
     expect(await terminateInstance(session, REGION, { instanceId: "i-0123456789abcdef0", bucket: BUCKET })).toMatchObject({
       ok: true,
@@ -413,7 +408,7 @@ describe("terminateInstance", () => {
 
     calls.length = 0;
     const result = await terminateInstance(session, REGION, { spotRequestId, bucket: BUCKET });
-    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceId, spotRequestId } });
+    expect(result).toEqual({ ok: true, value: { spotRequest: "cancelled", instance: "terminating", instanceState: "shutting-down", instanceId, spotRequestId } });
     const mutations = calls.map((c) => c.operation).filter((op) => !op.startsWith("Describe"));
     expect(mutations).toEqual(["CancelSpotInstanceRequests", "TerminateInstances"]);
     // moto forgets a cancelled request (AWS keeps it as "cancelled" for a while).

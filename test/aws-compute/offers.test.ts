@@ -79,7 +79,7 @@ describe("listInstanceOffers", () => {
   });
 
   it("reads the types once per hour with a cache", async () => {
-    let now = 0;
+    let now = 1_000_000; // a clock like performance.now(): lru-cache reads 0 as "no time"
     const cache = new OfferCache({ now: () => now });
     await listInstanceOffers(session, REGION, { minVcpus: 4 }, { cache });
     await listInstanceOffers(session, REGION, { gpuName: "T4" }, { cache });
@@ -110,7 +110,7 @@ describe("prices", () => {
     const all = await listInstanceOffers(session, REGION, { spot: true, architecture: "x86_64", minVcpus: 2 }, shared);
     const types = all.ok ? all.value.slice(0, 120).map((o) => o.instanceType) : [];
     expect(types).toHaveLength(120);
-    let now = 0;
+    let now = 1_000_000; // a clock like performance.now(): lru-cache reads 0 as "no time"
     const cache = new OfferCache({ now: () => now });
     calls.length = 0;
     const first = await lowestSpotPrices(session, REGION, types, { cache });
@@ -132,7 +132,7 @@ describe("prices", () => {
   });
 
   it("on-demand: a failure is remembered for five minutes, not retried on every call", async () => {
-    let now = 0;
+    let now = 1_000_000; // a clock like performance.now(): lru-cache reads 0 as "no time"
     const cache = new OfferCache({ now: () => now });
     await onDemandPrices(session, REGION, ["m5.large"], { cache });
     await onDemandPrices(session, REGION, ["c5.large"], { cache });

@@ -2,12 +2,12 @@
 // the TTL cache, price parsing and sorting, token normalisation, newest-image choice, error kinds.
 import { describe, expect, it } from "vitest";
 import type { InstanceInfo, SpotRequestInfo } from "../../src/aws/compute/describe.js";
-import { classifyComputeError, isRetryable } from "../../src/aws/compute/failures.js";
+import { classifyAwsError, isRetryable } from "../../src/aws/errors.js";
 import { newestImage } from "../../src/aws/compute/images.js";
 import { normalizeClientToken, runInstancesInput, type RunInstanceInput } from "../../src/aws/compute/launch.js";
 import { lowestCurrentPrices, matchesOfferFilter, onDemandPriceFilters, parsePriceList, priceOffers, type InstanceOffer } from "../../src/aws/compute/offers.js";
 import { mapInstanceStatus } from "../../src/aws/compute/status.js";
-import { TtlCache, awsCacheKey } from "../../src/aws/compute/ttl-cache.js";
+import { AwsCache, awsCacheKey } from "../../src/aws/cache.js";
 import { buildUserData, parseSshPublicKey } from "../../src/aws/compute/user-data.js";
 
 const instance = (state: string, extra: Partial<InstanceInfo> = {}): InstanceInfo => ({
@@ -132,30 +132,41 @@ describe("user data", () => {
   });
 });
 
-describe("TtlCache", () => {
+describe("AwsCache (lru-cache)", () => {
   it("expires, bounds its size, and shares one load between concurrent callers", async () => {
-    let now = 0;
-    const cache = new TtlCache<number>({ ttlMs: 1000, maxEntries: 2, now: () => now });
-    cache.set("a", 1);
-    now = 999;
-    expect(cache.get("a")).toBe(1);
-    now = 1000;
+    let now = 1_000_000; // lru-cache reads a start time of 0 as "no time"
+    const cache = new AwsCache<{ n: number }>({ ttlMs: 1000, maxEntries: 2, now: () => now });
+    cache.set("a", { n: 1 });
+    now += 1000;
+    expect(cache.get("a")).toEqual({ n: 1 });
+    now += 1;
     expect(cache.get("a")).toBeUndefined();
-    cache.set("a", 1);
-    cache.set("b", 2);
-    cache.set("c", 3);
-    expect([cache.get("a"), cache.get("b"), cache.get("c")]).toEqual([undefined, 2, 3]);
+    cache.set("a", { n: 1 });
+    cache.set("b", { n: 2 });
+    cache.set("c", { n: 3 });
+    expect([cache.get("a"), cache.get("b"), cache.get("c")]).toEqual([undefined, { n: 2 }, { n: 3 }]);
 
     let loads = 0;
     const load = async () => {
       loads += 1;
       await new Promise((resolve) => setTimeout(resolve, 10));
-      return 42;
+      return { n: 42 };
     };
-    expect(await Promise.all([cache.remember("x", load), cache.remember("x", load)])).toEqual([42, 42]);
+    expect(await Promise.all([cache.remember("x", load), cache.remember("x", load)])).toEqual([{ n: 42 }, { n: 42 }]);
     expect(loads).toBe(1);
-    await cache.remember("y", async () => -1, () => 0); // not kept
-    expect(cache.has("y")).toBe(false);
+    expect(await cache.remember("y", async () => ({ n: -1 }), () => 0)).toEqual({ n: -1 }); // not kept
+    expect(cache.get("y")).toBeUndefined();
+  });
+
+  it("keeps a loaded value for the time ttlFor gives it", async () => {
+    let now = 1_000_000;
+    const cache = new AwsCache<{ ok: boolean }>({ ttlMs: 60_000, maxEntries: 10, now: () => now });
+    await cache.remember("failed", async () => ({ ok: false }), (value) => (value.ok ? 60_000 : 5_000));
+    now += 5_001;
+    expect(cache.get("failed")).toBeUndefined();
+    await cache.remember("worked", async () => ({ ok: true }), (value) => (value.ok ? 60_000 : 5_000));
+    now += 59_000;
+    expect(cache.get("worked")).toEqual({ ok: true });
   });
 
   it("keys never contain the secret key", () => {
@@ -270,13 +281,13 @@ describe("images and errors", () => {
 
   it("classifies capacity before the HTTP status, and IAM propagation as retryable", () => {
     const error = (name: string, message: string, status: number) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
-    const capacity = classifyComputeError(error("InsufficientInstanceCapacity", "We currently do not have sufficient capacity.", 500), "ec2", "RunInstances");
+    const capacity = classifyAwsError(error("InsufficientInstanceCapacity", "We currently do not have sufficient capacity.", 500), "ec2", "RunInstances");
     expect(capacity).toMatchObject({ kind: "NO_CAPACITY", message: "InsufficientInstanceCapacity: We currently do not have sufficient capacity." });
     expect(isRetryable(capacity)).toBe(false);
-    const iam = classifyComputeError(error("InvalidParameterValue", "Invalid IAM Instance Profile name", 400), "ec2", "RunInstances");
+    const iam = classifyAwsError(error("InvalidParameterValue", "Invalid IAM Instance Profile name", 400), "ec2", "RunInstances");
     expect(iam.kind).toBe("INSTANCE_PROFILE_NOT_READY");
     expect(isRetryable(iam)).toBe(true);
-    const other = classifyComputeError(error("InvalidParameterValue", "Invalid value for parameter foo", 400), "ec2", "RunInstances");
+    const other = classifyAwsError(error("InvalidParameterValue", "Invalid value for parameter foo", 400), "ec2", "RunInstances");
     expect(other.kind).toBe("OTHER");
     expect(other.message).not.toContain("foo"); // generic codes keep errors.ts's safe message
   });

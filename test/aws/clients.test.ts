@@ -71,7 +71,7 @@ describe("endpoint", () => {
 });
 
 describe("middleware", () => {
-  it("sees every call with its IAM action, region and derivable resource", async () => {
+  it("sees every call with its IAM action, region, derivable resource and parameters", async () => {
     const calls: AwsCallRecord[] = [];
     const aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
     const creds: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" };
@@ -79,9 +79,26 @@ describe("middleware", () => {
     await aws.client("s3", "eu-west-1", creds).send(new PutObjectCommand({ Bucket: "mw-bucket", Key: "a/b", Body: "x" }));
     await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
     expect(calls).toEqual([
-      { service: "s3", region: "eu-west-1", operation: "CreateBucket", action: "s3:CreateBucket", resource: "arn:aws:s3:::mw-bucket", target: "mw-bucket" },
-      { service: "s3", region: "eu-west-1", operation: "PutObject", action: "s3:PutObject", resource: "arn:aws:s3:::mw-bucket/a/b", target: "mw-bucket" },
-      { service: "sts", region: "us-east-1", operation: "GetCallerIdentity", action: "sts:GetCallerIdentity", resource: undefined, target: undefined },
+      {
+        service: "s3",
+        region: "eu-west-1",
+        operation: "CreateBucket",
+        action: "s3:CreateBucket",
+        resource: "arn:aws:s3:::mw-bucket",
+        target: "mw-bucket",
+        parameters: { Bucket: "mw-bucket", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } },
+      },
+      {
+        service: "s3",
+        region: "eu-west-1",
+        operation: "PutObject",
+        action: "s3:PutObject",
+        resource: "arn:aws:s3:::mw-bucket/a/b",
+        target: "mw-bucket",
+        // Payloads (and secret values, user data) are withheld from the record.
+        parameters: { Bucket: "mw-bucket", Key: "a/b", Body: "[withheld]" },
+      },
+      { service: "sts", region: "us-east-1", operation: "GetCallerIdentity", action: "sts:GetCallerIdentity", resource: undefined, target: undefined, parameters: {} },
     ]);
     aws.destroy();
   });

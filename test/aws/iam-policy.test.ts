@@ -4,13 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import {
-  awsIamPolicyDocument,
-  bucketNameUnderScore,
-  checkRoleNameLength,
-  roleNameForBucket,
-  validateBucketName,
-} from "../../src/aws/iam-policy.js";
+import { awsIamPolicyDocument, validateBucketName } from "../../src/aws/iam-policy.js";
+import { bucketNameUnderScore, checkRoleNameLength, instanceRoleName } from "../../src/aws/names.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const seedPath = path.resolve(repoRoot, "../shared/seed/aws-backend.md");
@@ -73,11 +68,11 @@ describe("validateBucketName", () => {
 describe("role name limit", () => {
   it("derives dstack_role_<bucket with underscores>", () => {
     expect(bucketNameUnderScore("my-awesome-project")).toBe("my_awesome_project");
-    expect(roleNameForBucket("my-awesome-project")).toBe("dstack_role_my_awesome_project");
+    expect(instanceRoleName("my-awesome-project")).toBe("dstack_role_my_awesome_project");
   });
 
   it("allows a 52-character bucket (role name of exactly 64)", () => {
-    expect(roleNameForBucket("b".repeat(52))).toHaveLength(64);
+    expect(instanceRoleName("b".repeat(52))).toHaveLength(64);
     expect(checkRoleNameLength("b".repeat(52))).toBeNull();
   });
 

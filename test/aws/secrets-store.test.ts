@@ -8,13 +8,8 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { awsIamPolicyDocument } from "../../src/aws/iam-policy.js";
-import {
-  credentialsSecretName,
-  deleteSecret,
-  projectSecretName,
-  putSecret,
-  putSecretResourcePolicy,
-} from "../../src/aws/secrets-store.js";
+import { credentialsSecretName, projectSecretName } from "../../src/aws/names.js";
+import { deleteSecret, putSecret, putSecretResourcePolicy } from "../../src/aws/secrets-store.js";
 import { useAwsClient, useAwsSession, useMoto } from "../support/fixtures.js";
 import { secretsClient } from "../support/moto-iam.js";
 

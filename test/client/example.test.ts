@@ -81,6 +81,8 @@ describe("examples/provision-backend.ts", () => {
   });
 
   it("runs as a compiled script: exit code 0 with SUCCEEDED (polling), 2 without settings", async () => {
+    // test-output/ is git-ignored: a fresh clone does not have it.
+    fs.mkdirSync(path.join(ROOT, "test-output"), { recursive: true });
     const outDir = fs.mkdtempSync(path.join(ROOT, "test-output", "example-build-"));
     try {
       const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");

@@ -52,6 +52,8 @@ describe("typed client: types", () => {
     expect(misuses.length).toBeGreaterThanOrEqual(10);
 
     // Both files live next to each other in test-output/ so that the relative import works.
+    // test-output/ is git-ignored: a fresh clone does not have it.
+    fs.mkdirSync(path.join(ROOT, "test-output"), { recursive: true });
     const dir = fs.mkdtempSync(path.join(ROOT, "test-output", "client-types-"));
     const nested = path.join(dir, "a", "b");
     fs.mkdirSync(nested, { recursive: true });

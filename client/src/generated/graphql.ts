@@ -77,7 +77,7 @@ export type CreateAwsBackendInput = {
 export type CreateProjectInput = {
   /** Free text, up to 1000 characters. */
   description?: string | null | undefined;
-  /** Unique slug: lower-case letters, digits and '-', 3 to 50 characters. */
+  /** Unique slug: lower-case letters, digits and '-', 3 to 50 characters (Unicode code points). */
   name: string;
 };
 

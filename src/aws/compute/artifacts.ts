@@ -1,10 +1,9 @@
 // Artifacts in the backend's bucket: listing under a project's prefix (ListObjectsV2, one page at a
 // time), and short-lived presigned GET URLs that can only name keys under that prefix.
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { AwsSession } from "../discovery.js";
-import { attempt, type AwsResult } from "../errors.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
 
 export interface ArtifactObject {
   key: string;
@@ -33,19 +32,16 @@ export async function listArtifacts(
   region: string,
   query: { bucket: string; prefix: string; limit: number; continuationToken?: string | null; startAfter?: string | null },
 ): Promise<AwsResult<ArtifactPage>> {
+  const input: ListObjectsV2CommandInput = {
+    Bucket: query.bucket,
+    Prefix: query.prefix,
+    MaxKeys: Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 1000),
+    ContinuationToken: query.continuationToken || undefined,
+    // Keys after this one (S3 ignores it when a continuation token is given).
+    StartAfter: query.startAfter || undefined,
+  };
   const s3 = session.factory.client("s3", region, session.credentials);
-  const result = await attempt("s3", "ListObjectsV2", () =>
-    s3.send(
-      new ListObjectsV2Command({
-        Bucket: query.bucket,
-        Prefix: query.prefix,
-        MaxKeys: Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 1000),
-        ContinuationToken: query.continuationToken || undefined,
-        // Keys after this one (S3 ignores it when a continuation token is given).
-        StartAfter: query.startAfter || undefined,
-      }),
-    ),
-  );
+  const result = await attempt("s3", "ListObjectsV2", () => s3.send(new ListObjectsV2Command(input)));
   if (!result.ok) return result;
   const objects = (result.value.Contents ?? []).flatMap((object) =>
     object.Key ? [{ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? null }] : [],
@@ -76,7 +72,7 @@ export async function presignDownload(
   session: AwsSession,
   region: string,
   input: { bucket: string; key: string; scopePrefix: string; expiresSeconds: number },
-): Promise<ComputeResult<string>> {
+): Promise<AwsResult<string>> {
   const problem = keyOutsidePrefix(input.key, input.scopePrefix);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "s3", "GetObject", "KeyOutsidePrefix", problem) };
   const s3 = session.factory.client("s3", region, session.credentials);

@@ -4,14 +4,14 @@
 // forgotten, or one too new to be listed yet) fails the whole batch with *.NotFound, while a filter
 // simply leaves it out. Both filters are among those moto implements (no HTTP 500 there).
 import {
-  DescribeInstancesCommand,
-  DescribeSpotInstanceRequestsCommand,
+  paginateDescribeInstances,
+  paginateDescribeSpotInstanceRequests,
   type Instance,
   type SpotInstanceRequest,
 } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
-import { tagRecord } from "../names/tags.js";
+import { tagRecord } from "../names.js";
 
 export const IDS_PER_CALL = 100;
 
@@ -92,18 +92,12 @@ export async function describeInstances(session: AwsSession, region: string, ins
   const found = new Map<string, InstanceInfo>();
   for (const batch of chunks(ids, IDS_PER_CALL)) {
     const result = await attempt("ec2", "DescribeInstances", async () => {
-      let NextToken: string | undefined;
-      do {
-        const page = await ec2.send(
-          new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], MaxResults: 1000, NextToken }),
-        );
-        for (const reservation of page.Reservations ?? []) {
-          for (const instance of reservation.Instances ?? []) {
-            if (instance.InstanceId) found.set(instance.InstanceId, toInstanceInfo(instance));
-          }
+      const input = { Filters: [{ Name: "instance-id", Values: batch }], MaxResults: 1000 };
+      for await (const page of paginateDescribeInstances({ client: ec2 }, input)) {
+        for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
+          if (instance.InstanceId) found.set(instance.InstanceId, toInstanceInfo(instance));
         }
-        NextToken = page.NextToken || undefined;
-      } while (NextToken);
+      }
     });
     if (!result.ok) return result;
   }
@@ -121,16 +115,12 @@ export async function describeSpotRequests(
   const found = new Map<string, SpotRequestInfo>();
   for (const batch of chunks(ids, IDS_PER_CALL)) {
     const result = await attempt("ec2", "DescribeSpotInstanceRequests", async () => {
-      let NextToken: string | undefined;
-      do {
-        const page = await ec2.send(
-          new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: "spot-instance-request-id", Values: batch }], MaxResults: 1000, NextToken }),
-        );
+      const input = { Filters: [{ Name: "spot-instance-request-id", Values: batch }], MaxResults: 1000 };
+      for await (const page of paginateDescribeSpotInstanceRequests({ client: ec2 }, input)) {
         for (const request of page.SpotInstanceRequests ?? []) {
           if (request.SpotInstanceRequestId) found.set(request.SpotInstanceRequestId, toSpotRequestInfo(request));
         }
-        NextToken = page.NextToken || undefined;
-      } while (NextToken);
+      }
     });
     if (!result.ok) return result;
   }

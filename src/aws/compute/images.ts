@@ -1,10 +1,10 @@
 // Which machine image an instance boots. Either an exact AMI id, or the newest available image whose
 // name matches a pattern AND whose owner is pinned. Never by name alone: anyone can publish a public
 // AMI named like Ubuntu's (the dstack hub looked images up by name only, see dstack-aws.md §3.5).
-import { DescribeImagesCommand, type DescribeImagesCommandInput, type Image } from "@aws-sdk/client-ec2";
+import { paginateDescribeImages, type DescribeImagesCommandInput, type Image } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt } from "../errors.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
+import { allPages } from "../pagination.js";
 
 /** Canonical's AWS account: the publisher of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -97,21 +97,12 @@ export async function resolveImage(
   session: AwsSession,
   region: string,
   spec: ImageSpec = DEFAULT_IMAGE_SPEC,
-): Promise<ComputeResult<ResolvedImage>> {
+): Promise<AwsResult<ResolvedImage>> {
   const problem = imageSpecProblem(spec);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "DescribeImages", "InvalidImageSpec", problem) };
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const input = describeImagesInput(spec);
-  const listed = await attempt("ec2", "DescribeImages", async () => {
-    const images: Image[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await ec2.send(new DescribeImagesCommand({ ...input, NextToken }));
-      images.push(...(page.Images ?? []));
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
-    return images;
-  });
+  const listed = await attempt("ec2", "DescribeImages", () => allPages(paginateDescribeImages({ client: ec2 }, input), (page) => page.Images));
 
   if ("amiId" in spec) {
     const notFound = localFailure("NOT_FOUND", "ec2", "DescribeImages", "InvalidAMIID.NotFound", `Image ${spec.amiId} does not exist in ${region}.`);

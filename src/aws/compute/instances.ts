@@ -14,5 +14,5 @@ export {
 export { describeInstances, describeSpotRequests, IDS_PER_CALL, type InstanceInfo, type Listing, type SpotRequestInfo } from "./describe.js";
 export { mapInstanceStatus, statusOfInstanceState, type InstanceStatus, type MappedStatus, type StatusInput } from "./status.js";
 export { terminateInstance, type TerminateInput, type TerminateOutcome } from "./terminate.js";
-export { BUCKET_TAG, CLIENT_TOKEN_TAG, instanceTags } from "../names/tags.js";
-export { isRetryable, type ComputeFailure, type ComputeFailureKind, type ComputeResult } from "./failures.js";
+export { BUCKET_TAG, CLIENT_TOKEN_TAG, instanceTags } from "../names.js";
+export { isRetryable, type AwsErrorKind, type AwsFailure, type AwsResult } from "../errors.js";

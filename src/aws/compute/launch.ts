@@ -13,10 +13,10 @@ import {
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt } from "../errors.js";
+import { attempt, isRetryable, localFailure, type AwsResult } from "../errors.js";
+import { retryResult } from "../retry.js";
 import { toInstanceInfo } from "./describe.js";
-import { attemptCompute, isRetryable, localFailure, type ComputeFailure, type ComputeResult } from "./failures.js";
-import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names/tags.js";
+import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names.js";
 
 export type InstanceMarket = "ON_DEMAND" | "SPOT";
 
@@ -127,7 +127,7 @@ export function runInstancesInput(input: RunInstanceInput, clientToken: string, 
  * The instance an earlier launch with this token started, if EC2 lists one (null: none listed), or
  * the failure of the lookup. For callers that must not mistake "could not look" for "none".
  */
-export async function lookupByToken(session: AwsSession, region: string, clientToken: string): Promise<ComputeResult<LaunchedInstance | null>> {
+export async function lookupByToken(session: AwsSession, region: string, clientToken: string): Promise<AwsResult<LaunchedInstance | null>> {
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeInstances", () =>
     ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLIENT_TOKEN_TAG}`, Values: [clientToken] }], MaxResults: 1000 })),
@@ -148,7 +148,7 @@ export async function findByToken(session: AwsSession, region: string, clientTok
   return found.ok ? found.value : null; // RunInstances' ClientToken still guards against a second launch on AWS
 }
 
-async function rootDeviceOf(session: AwsSession, region: string, imageId: string): Promise<ComputeResult<string>> {
+async function rootDeviceOf(session: AwsSession, region: string, imageId: string): Promise<AwsResult<string>> {
   const ec2 = session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeImages", () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
   if (!result.ok) {
@@ -166,7 +166,7 @@ async function rootDeviceOf(session: AwsSession, region: string, imageId: string
  * retry with the same token), NO_CAPACITY (with AWS's reason), INSTANCE_TYPE_UNAVAILABLE, and the
  * classified AWS kinds (TRANSIENT: retry with the same token).
  */
-export async function runInstance(session: AwsSession, region: string, input: RunInstanceInput): Promise<ComputeResult<LaunchedInstance>> {
+export async function runInstance(session: AwsSession, region: string, input: RunInstanceInput): Promise<AwsResult<LaunchedInstance>> {
   const problem = inputProblem(input);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "RunInstances", "InvalidLaunchInput", problem) };
   const clientToken = normalizeClientToken(input.clientToken);
@@ -182,7 +182,7 @@ export async function runInstance(session: AwsSession, region: string, input: Ru
   }
 
   const ec2 = session.factory.client("ec2", region, session.credentials);
-  const result = await attemptCompute("ec2", "RunInstances", () => ec2.send(new RunInstancesCommand(runInstancesInput(input, clientToken, rootDeviceName))));
+  const result = await attempt("ec2", "RunInstances", () => ec2.send(new RunInstancesCommand(runInstancesInput(input, clientToken, rootDeviceName))));
   if (!result.ok) return result;
   const instance = result.value.Instances?.[0];
   if (!instance?.InstanceId) {
@@ -206,8 +206,6 @@ export interface LaunchRetryOptions {
   /** First delay, doubled each time up to maxDelayMs. Defaults 2 s and 15 s. */
   initialDelayMs?: number;
   maxDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /**
@@ -219,20 +217,11 @@ export async function launchWithRetry(
   region: string,
   input: RunInstanceInput,
   options: LaunchRetryOptions = {},
-): Promise<ComputeResult<LaunchedInstance & { attempts: number }>> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const now = options.now ?? Date.now;
-  const deadline = now() + (options.maxWaitMs ?? 120_000);
-  let delay = options.initialDelayMs ?? 2_000;
-  let attempts = 0;
-  let lastError: ComputeFailure;
-  for (;;) {
-    attempts += 1;
-    const result = await runInstance(session, region, input);
-    if (result.ok) return { ok: true, value: { ...result.value, attempts } };
-    lastError = result.error;
-    if (!isRetryable(lastError) || now() + delay > deadline) return { ok: false, error: lastError };
-    await sleep(delay);
-    delay = Math.min(delay * 2, options.maxDelayMs ?? 15_000);
-  }
+): Promise<AwsResult<LaunchedInstance & { attempts: number }>> {
+  const { result, attempts } = await retryResult(() => runInstance(session, region, input), isRetryable, {
+    maxWaitMs: options.maxWaitMs ?? 120_000,
+    delayMs: options.initialDelayMs ?? 2_000,
+    maxDelayMs: options.maxDelayMs ?? 15_000,
+  });
+  return result.ok ? { ok: true, value: { ...result.value, attempts } } : result;
 }

@@ -1,6 +1,6 @@
 // Reading job and runner logs (FilterLogEvents) one page at a time with AWS's own opaque token.
 // A log group that does not exist yet (nothing has run) is an empty page, not an error.
-import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { paginateFilterLogEvents, type FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 
@@ -41,30 +41,23 @@ export async function filterLogEvents(session: AwsSession, region: string, query
   const logs = session.factory.client("logs", region, session.credentials);
   const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 10_000);
   const prefix = query.streamPrefix || undefined;
-  let nextToken = query.nextToken || undefined;
-  for (let page = 0; ; page++) {
-    const result = await attempt("logs", "FilterLogEvents", () =>
-      logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: query.group,
-          logStreamNamePrefix: prefix,
-          startTime: millis(query.startTime),
-          endTime: millis(query.endTime),
-          limit,
-          nextToken,
-        }),
-      ),
-    );
-    if (!result.ok) {
-      if (result.error.code === "ResourceNotFoundException") return { ok: true, value: { events: [] } };
-      return result;
+  const input = { logGroupName: query.group, logStreamNamePrefix: prefix, startTime: millis(query.startTime), endTime: millis(query.endTime), limit };
+  const result = await attempt("logs", "FilterLogEvents", async () => {
+    let events: LogEvent[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    // Starts at the caller's token; stops at the first page with events (or the bound on empty ones).
+    for await (const page of paginateFilterLogEvents({ client: logs, startingToken: query.nextToken || undefined }, input)) {
+      events = (page.events ?? []).filter((event) => !prefix || (event.logStreamName ?? "").startsWith(prefix)).map(toLogEvent);
+      nextToken = page.nextToken || undefined;
+      if (events.length > 0 || ++pages >= MAX_EMPTY_PAGES) break;
     }
-    const events = (result.value.events ?? [])
-      .filter((event) => !prefix || (event.logStreamName ?? "").startsWith(prefix))
-      .map((event) => ({ timestamp: new Date(event.timestamp ?? 0), stream: event.logStreamName ?? "", message: event.message ?? "" }));
-    nextToken = result.value.nextToken || undefined;
-    if (events.length > 0 || !nextToken || page + 1 >= MAX_EMPTY_PAGES) {
-      return { ok: true, value: nextToken ? { events, nextToken } : { events } };
-    }
-  }
+    return nextToken ? { events, nextToken } : { events };
+  });
+  if (!result.ok && result.error.code === "ResourceNotFoundException") return { ok: true, value: { events: [] } };
+  return result;
+}
+
+function toLogEvent(event: FilteredLogEvent): LogEvent {
+  return { timestamp: new Date(event.timestamp ?? 0), stream: event.logStreamName ?? "", message: event.message ?? "" };
 }

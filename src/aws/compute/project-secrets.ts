@@ -3,9 +3,10 @@
 // nothing in this module reads one back. Listing names is not possible under the seed's policy (no
 // secretsmanager:ListSecrets), so names and dates are kept in the database by the caller.
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
-import { deleteSecret, projectSecretName, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
-import { arnAccount, instanceRoleName } from "../names/names.js";
-import { localFailure, type ComputeResult } from "./failures.js";
+import { deleteSecret, putSecret, putSecretResourcePolicy, type StoredSecret } from "../secrets-store.js";
+import { arnAccount, instanceRoleArn, projectSecretName } from "../names.js";
+import { localFailure, type AwsResult } from "../errors.js";
+import { retryResult } from "../retry.js";
 
 /** Letters, digits and _ . - (Secrets Manager also allows + = @ /, kept out so names stay simple to quote and cannot nest). */
 const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -21,11 +22,6 @@ export function projectSecretNameProblem(name: string): string | null {
 /** `/dstack/<bucket>/secrets/<project id>/<name>`, inside the prefix the seed's policy allows. */
 export function projectSecretId(bucket: string, projectId: string, name: string): string {
   return projectSecretName(bucket, `${projectId}/${name}`);
-}
-
-/** `arn:<partition>:iam::<account>:role/dstack_role_<bucket_us>`: the role instances of the backend run as. */
-export function instanceRoleArn(partition: string, accountId: string, bucket: string): string {
-  return `arn:${partition}:iam::${accountId}:role/${instanceRoleName(bucket)}`;
 }
 
 /**
@@ -69,7 +65,6 @@ export interface PolicyRetryOptions {
   attempts?: number;
   /** Default 5 s between attempts. */
   delayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -82,7 +77,7 @@ export async function setProjectSecret(
   region: string,
   input: ProjectSecretInput,
   options: PolicyRetryOptions = {},
-): Promise<ComputeResult<StoredProjectSecret>> {
+): Promise<AwsResult<StoredProjectSecret>> {
   const problem = projectSecretNameProblem(input.name);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "secretsmanager", "CreateSecret", "InvalidSecretName", problem) };
   if (!input.projectId || input.projectId.includes("/")) {
@@ -101,14 +96,12 @@ export async function setProjectSecret(
   const stored = await putSecret(session, region, { name: secretId, value: input.value, bucket: input.bucket });
   if (!stored.ok) return stored;
 
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let i = 1; ; i++) {
-    const policy = await putSecretResourcePolicy(session, region, secretId, secretResourcePolicy(roleArn));
-    if (policy.ok) break;
-    if (policy.error.code !== "MalformedPolicyDocumentException" || i >= attempts) return policy;
-    await sleep(options.delayMs ?? 5_000);
-  }
+  const { result: policy } = await retryResult(
+    () => putSecretResourcePolicy(session, region, secretId, secretResourcePolicy(roleArn)),
+    (failure) => failure.code === "MalformedPolicyDocumentException",
+    { attempts: Math.max(1, options.attempts ?? 3), delayMs: options.delayMs ?? 5_000, factor: 1 },
+  );
+  if (!policy.ok) return policy;
   return { ok: true, value: toStored(secretId, stored.value) };
 }
 
@@ -121,7 +114,7 @@ export async function deleteProjectSecret(
   session: AwsSession,
   region: string,
   input: { bucket: string; projectId: string; name: string },
-): Promise<ComputeResult<{ secretId: string }>> {
+): Promise<AwsResult<{ secretId: string }>> {
   const problem = projectSecretNameProblem(input.name);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "secretsmanager", "DeleteSecret", "InvalidSecretName", problem) };
   const secretId = projectSecretId(input.bucket, input.projectId, input.name);

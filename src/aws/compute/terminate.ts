@@ -3,16 +3,21 @@
 // idempotent: what is already gone or terminated counts as done.
 import { CancelSpotInstanceRequestsCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
-import { attempt } from "../errors.js";
+import { attempt, localFailure, type AwsResult } from "../errors.js";
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "./describe.js";
-import { localFailure, type ComputeResult } from "./failures.js";
-import { BUCKET_TAG } from "../names/tags.js";
+import { BUCKET_TAG } from "../names.js";
 
 export interface TerminateInput {
   instanceId?: string | null;
   spotRequestId?: string | null;
   /** The backend's bucket: the instance and the spot request must carry dstack_bucket=<bucket>. */
   bucket: string;
+  /**
+   * The instance id came from this service's own launch (RunInstances' answer, or the instance its
+   * ClientToken tag names): when DescribeInstances does not list it yet (EC2 lists a new instance
+   * with a delay), TerminateInstances is sent by id anyway instead of waiting to see its tag.
+   */
+  launchedByUs?: boolean;
 }
 
 export interface TerminateOutcome {
@@ -27,6 +32,11 @@ export interface TerminateOutcome {
    * that launched it within the last few minutes should try again later); none: no instance yet.
    */
   instance: "terminating" | "already-terminated" | "not-found" | "none";
+  /**
+   * The instance's state as EC2 last reported it (DescribeInstances before, or TerminateInstances'
+   * answer after): only "terminated" means EC2 confirms that it is gone. Null when EC2 reported none.
+   */
+  instanceState: string | null;
   instanceId: string | null;
   spotRequestId: string | null;
 }
@@ -34,7 +44,7 @@ export interface TerminateOutcome {
 const CLOSED_REQUEST_STATES = new Set(["cancelled", "closed", "failed"]);
 const ENDING_INSTANCE_STATES = new Set(["terminated", "shutting-down"]);
 
-function notOurs(what: string, id: string, bucket: string, tags: Record<string, string>): ComputeResult<never> {
+function notOurs(what: string, id: string, bucket: string, tags: Record<string, string>): AwsResult<never> {
   const found = tags[BUCKET_TAG];
   return {
     ok: false,
@@ -54,7 +64,7 @@ function notOurs(what: string, id: string, bucket: string, tags: Record<string, 
  * otherwise). Given only a spot request id, its instance (if fulfilled) is terminated too; given only
  * an instance id, its spot request (if AWS reports one) is cancelled first.
  */
-export async function terminateInstance(session: AwsSession, region: string, input: TerminateInput): Promise<ComputeResult<TerminateOutcome>> {
+export async function terminateInstance(session: AwsSession, region: string, input: TerminateInput): Promise<AwsResult<TerminateOutcome>> {
   if (!input.instanceId && !input.spotRequestId) {
     return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "TerminateInstances", "InvalidTerminateInput", "An instance id or a spot request id is required.") };
   }
@@ -104,14 +114,15 @@ export async function terminateInstance(session: AwsSession, region: string, inp
   }
 
   let instanceOutcome: TerminateOutcome["instance"] = instanceId ? "not-found" : "none";
-  if (instance) {
-    if (ENDING_INSTANCE_STATES.has(instance.state)) {
-      instanceOutcome = "already-terminated";
-    } else {
-      const terminated = await attempt("ec2", "TerminateInstances", () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance.instanceId] })));
-      if (!terminated.ok && terminated.error.kind !== "NOT_FOUND") return terminated;
-      instanceOutcome = terminated.ok ? "terminating" : "not-found";
-    }
+  let instanceState = instance?.state ?? null;
+  if (instance && ENDING_INSTANCE_STATES.has(instance.state)) {
+    instanceOutcome = "already-terminated";
+  } else if (instance || (instanceId && input.launchedByUs)) {
+    const id = instance?.instanceId ?? instanceId!;
+    const terminated = await attempt("ec2", "TerminateInstances", () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })));
+    if (!terminated.ok && terminated.error.kind !== "NOT_FOUND") return terminated;
+    instanceOutcome = terminated.ok ? "terminating" : "not-found";
+    if (terminated.ok) instanceState = terminated.value.TerminatingInstances?.find((i) => i.InstanceId === id)?.CurrentState?.Name ?? instanceState;
   }
-  return { ok: true, value: { spotRequest: spotOutcome, instance: instanceOutcome, instanceId, spotRequestId } };
+  return { ok: true, value: { spotRequest: spotOutcome, instance: instanceOutcome, instanceState, instanceId, spotRequestId } };
 }

@@ -14,9 +14,10 @@ import {
 } from "@aws-sdk/client-ec2";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { parseCidr } from "./cidr.js";
-import { awsCall, awsValue, isCode } from "./failures.js";
+import { isCode } from "../errors.js";
+import { awsCall, awsValue } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
-import type { Tag } from "../names/names.js";
+import type { Tag } from "../names.js";
 
 function ec2Client(target: AwsTarget) {
   return target.session.factory.client("ec2", target.region, target.session.credentials);

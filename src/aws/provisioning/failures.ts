@@ -1,9 +1,10 @@
-// How provisioning turns AWS failures into step errors. Nothing here rethrows an SDK error: every
-// failure becomes a PermanentStepError (the user must change something: a permission, a
-// parameter) or a TransientStepError (worth retrying: throttling, 5xx, IAM still propagating).
-// Messages are written here from the classified failure (code, action), never copied from AWS.
+// How provisioning turns AWS failures, classified once in ../errors.ts, into step errors. Nothing
+// here rethrows an SDK error: every failure becomes a PermanentStepError (the user must change
+// something: a permission, a parameter) or a TransientStepError (worth retrying: throttling, 5xx,
+// IAM still propagating). Messages are written from the classified failure (code, action), never
+// copied from AWS.
 import type { AwsServiceName } from "../clients.js";
-import { attempt, type AwsFailure, type AwsResult } from "../errors.js";
+import { attempt, isInvalidParameter, isQuotaExceeded, type AwsFailure, type AwsResult } from "../errors.js";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 
 /** What a call is about, for messages: "creating IAM role dstack_role_x". */
@@ -14,28 +15,6 @@ export interface CallDescription {
   parameter?: string;
   /** What stays in the account when this call fails during teardown, e.g. "IAM role dstack_role_x". */
   leftBehind?: string;
-}
-
-/** Codes AWS uses for a request parameter it will not accept. */
-const INVALID_PARAMETER_CODES = new Set([
-  "InvalidParameterValue",
-  "InvalidParameter",
-  "InvalidParameterCombination",
-  "InvalidParameterException",
-  "InvalidInput",
-  "MissingParameter",
-  "ValidationError",
-  "ValidationException",
-  "MalformedPolicyDocument",
-  "MalformedPolicyDocumentException",
-  "MalformedXML",
-  "InvalidArgument",
-  "InvalidRequest",
-]);
-
-export function isCode(failure: AwsFailure, ...codes: string[]): boolean {
-  // IAM answers "EntityAlreadyExists" on AWS and "EntityAlreadyExistsException" on some endpoints.
-  return codes.some((code) => failure.code === code || failure.code === `${code}Exception`);
 }
 
 export function accessDeniedMessage(action: string, description: CallDescription): string {
@@ -75,13 +54,13 @@ export function stepErrorFor(failure: AwsFailure, description: CallDescription):
     default:
       break;
   }
-  if (INVALID_PARAMETER_CODES.has(failure.code)) {
+  if (isInvalidParameter(failure)) {
     const parameter = description.parameter ? `check ${description.parameter}` : `check the values sent to ${failure.operation}`;
     return new PermanentStepError(
       `AWS rejected ${failure.operation} (${failure.code}${status}) while ${description.doing}: invalid parameter; ${parameter}.${leftBehindSuffix(description)}`,
     );
   }
-  if (isCode(failure, "LimitExceeded") || failure.code.endsWith("LimitExceeded")) {
+  if (isQuotaExceeded(failure)) {
     return new PermanentStepError(
       `AWS refused ${failure.operation} (${failure.code}) while ${description.doing}: an account quota is reached; raise it or free some resources.${leftBehindSuffix(description)}`,
     );
@@ -131,19 +110,6 @@ export async function awsValue<T>(service: AwsServiceName, operation: string, de
 /** The step stops at a safe point when the server is shutting down; the run resumes on restart. */
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new TransientStepError("The server is stopping; the step resumes where it left off.");
-}
-
-/**
- * IAM eventual consistency as EC2 reports it: a role or instance profile created seconds ago is
- * "invalid" until it has propagated (about 10 s typically, up to ~2 min). For RunInstances and
- * similar calls that take an instance profile; retry these with backoff, within a bound.
- */
-export function isIamPropagationError(error: unknown): boolean {
-  const e = (typeof error === "object" && error !== null ? error : {}) as { name?: unknown; Code?: unknown; message?: unknown };
-  const code = typeof e.Code === "string" ? e.Code : typeof e.name === "string" ? e.name : "";
-  const message = typeof e.message === "string" ? e.message : "";
-  if (code !== "InvalidParameterValue" && code !== "ValidationError") return false;
-  return /Invalid IAM Instance Profile|has no associated IAM Roles|Instance Profile .* does not exist|cannot be assumed/i.test(message);
 }
 
 /** Several independent teardown failures as one step error: transient if any could pass on its own. */

@@ -22,8 +22,10 @@ import {
 } from "@aws-sdk/client-iam";
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
-import { awsCall, awsValue, isCode, stepErrorFor } from "./failures.js";
-import { arnAccount, ec2TrustPolicyDocument, type Tag } from "../names/names.js";
+import { isCode } from "../errors.js";
+import { awsCall, awsValue, stepErrorFor } from "./failures.js";
+import { arnAccount, type Tag } from "../names.js";
+import { ec2TrustPolicyDocument } from "./documents.js";
 
 export interface AwsTarget {
   session: AwsSession;

@@ -1,12 +1,15 @@
 // Thin CloudWatch Logs operations for the backend's log groups.
-import { CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateLogGroupCommand, DeleteLogGroupCommand, paginateDescribeLogGroups } from "@aws-sdk/client-cloudwatch-logs";
 import { awsCall, awsValue } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
-import type { Tag } from "../names/names.js";
+import type { Tag } from "../names.js";
 
 function logsClient(target: AwsTarget) {
   return target.session.factory.client("logs", target.region, target.session.credentials);
 }
+
+/** A bound on the pages read, should an endpoint keep answering with a token. */
+const MAX_PAGES = 100;
 
 /**
  * Whether a log group named exactly `name` exists. DescribeLogGroups matches by prefix, so
@@ -14,17 +17,14 @@ function logsClient(target: AwsTarget) {
  * the exact name is seen (it sorts first, so usually on the first page) or the listing ends.
  */
 export async function logGroupExists(target: AwsTarget, name: string): Promise<boolean> {
-  let nextToken: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const result = await awsValue("logs", "DescribeLogGroups", { doing: `looking up log group ${name}` }, () =>
-      logsClient(target).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, nextToken, limit: 50 })),
-    );
-    const names = (result.logGroups ?? []).map((group) => group.logGroupName);
-    if (names.includes(name)) return true;
-    nextToken = result.nextToken || undefined;
-    if (!nextToken) return false;
-  }
-  return false;
+  return awsValue("logs", "DescribeLogGroups", { doing: `looking up log group ${name}` }, async () => {
+    let pages = 0;
+    for await (const page of paginateDescribeLogGroups({ client: logsClient(target) }, { logGroupNamePrefix: name, limit: 50 })) {
+      if ((page.logGroups ?? []).some((group) => group.logGroupName === name)) return true;
+      if (++pages >= MAX_PAGES) break;
+    }
+    return false;
+  });
 }
 
 /**

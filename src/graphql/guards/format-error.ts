@@ -1,12 +1,15 @@
-// The one place that decides what an error looks like to a client. Known, coded errors pass
-// through; anything else is masked as INTERNAL_SERVER_ERROR with a correlation id that also
-// appears in the log line holding the details. Stack traces only with DEBUG_ERRORS.
+// The one place that decides what an error looks like to a client, over HTTP and WebSocket alike.
+// Known, coded errors pass through, without the values they would echo and (with introspection
+// off) without field suggestions; anything else is masked as INTERNAL_SERVER_ERROR with a
+// correlation id that also appears in the log line holding the details. Stack traces only with
+// DEBUG_ERRORS.
 import { randomUUID } from "node:crypto";
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ErrorCode, UserErrorCode } from "../../errors/codes.js";
 import type { Logger } from "../../logging/logger.js";
 import { isDatabaseUnavailable } from "../../db/availability.js";
+import { withoutSuggestions } from "./query-limits.js";
 
 /** Codes whose messages were written for clients. */
 const CLIENT_SAFE_CODES = new Set<string>([
@@ -22,19 +25,29 @@ const CLIENT_SAFE_CODES = new Set<string>([
   "MAX_RECURSIVE_SELECTIONS_EXCEEDED",
 ]);
 
-export function createFormatError(logger: Logger, debug: boolean) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+export interface FormatErrorOptions {
+  /** DEBUG_ERRORS: keep stack traces. */
+  debug: boolean;
+  /** INTROSPECTION=false: "Did you mean …?" would reveal the schema. */
+  hideSuggestions: boolean;
+}
+
+export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+export function createFormatError(logger: Logger, { debug, hideSuggestions }: FormatErrorOptions): FormatError {
+  const clientMessage = (message: string) => (hideSuggestions ? withoutSuggestions(message) : message);
+  return (formatted, error) => {
     const original = unwrapResolverError(error);
     const code = requestErrorCode(formatted, original) ?? formatted.extensions?.code;
     const { stacktrace, ...extensions } = formatted.extensions ?? {};
     if (typeof code === "string" && CLIENT_SAFE_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return {
         ...formatted,
-        message: withoutEchoedValues(withoutQuotedVariable(formatted.message, original)),
+        message: clientMessage(withoutEchoedValues(withoutQuotedVariable(formatted.message, original))),
         extensions: { ...(debug ? formatted.extensions : extensions), code },
       };
     }
-    if (isDatabaseUnavailable(original)) {
+    if (isDatabaseUnavailable(original) || isDatabaseUnavailable(causeOf(original))) {
       return {
         message: "The service is temporarily unavailable (its database cannot be reached); retry shortly.",
         path: formatted.path,
@@ -42,13 +55,33 @@ export function createFormatError(logger: Logger, debug: boolean) {
       };
     }
     const correlationId = randomUUID();
-    logger.error({ err: original, correlationId, path: formatted.path }, "unexpected error");
+    logger.error({ err: causeOf(original), correlationId, path: formatted.path }, "unexpected error");
     return {
       message: `Internal server error (correlation id ${correlationId}).`,
       path: formatted.path,
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId, ...(debug ? { stacktrace } : {}) },
     };
   };
+}
+
+/** The error a GraphQLError wraps (its message and stack are the ones worth logging). */
+const causeOf = (error: unknown): unknown => (error instanceof GraphQLError && error.originalError ? error.originalError : error);
+
+/**
+ * What Apollo does to an error before its formatError sees it, for the doors Apollo does not serve
+ * (WebSocket): an uncoded error counts as INTERNAL_SERVER_ERROR, the `http` extension (status and
+ * headers for HTTP) is dropped, and DEBUG_ERRORS adds the stack trace.
+ */
+export function formatForClient(error: GraphQLError, formatError: FormatError, debug: boolean): GraphQLFormattedError {
+  const { http: _http, ...extensions } = error.extensions;
+  const formatted = error.toJSON();
+  return formatError(
+    {
+      ...formatted,
+      extensions: { ...extensions, code: extensions.code ?? ErrorCode.INTERNAL_SERVER_ERROR, ...(debug ? { stacktrace: error.stack?.split("\n") } : {}) },
+    },
+    error,
+  );
 }
 
 /**

@@ -1,11 +1,10 @@
-// Query limits from graphql-armor: depth, cost, aliases and directives, each answered with an
-// error that names the limit (exposeLimits); the token limit is counted here (see requestGuards),
-// which also keeps malformed requests from becoming 500s. Field suggestions ("Did you mean …?")
-// leak the schema when introspection is off, so they are removed exactly then: from every error
-// of the request (validation, variable coercion, enum values), not only field-name errors.
-import type { ApolloServerPlugin } from "@apollo/server";
+// The rules every document is validated against, on every door: graphql-armor's depth, cost,
+// alias and directive limits (each error names its limit: exposeLimits), the introspection switch,
+// and the token limit, which is counted by lexing before a document is parsed. Field suggestions
+// ("Did you mean …?") leak the schema when introspection is off, so the error formatter removes
+// them exactly then (withoutSuggestions), from every error, not only field-name errors.
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, Lexer, Source, TokenKind } from "graphql";
+import { GraphQLError, Lexer, Source, TokenKind, type ValidationContext, type ValidationRule } from "graphql";
 
 export interface QueryLimits {
   maxDepth: number;
@@ -19,31 +18,13 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxDepth: 12, maxCost: 20_000
 
 /**
  * graphql-js phrases suggestions as `Did you mean "x"?`, `Did you mean "x", "y", or "z"?` and
- * `Did you mean the enum value "X"?`. graphql-armor's own filter only knows the first two and
- * leaves the original error's message (which the error formatter reads) untouched.
+ * `Did you mean the enum value "X"?`. graphql-armor's own filter only knows the first two.
  */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
 export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "");
 
-function hideSuggestions<TContext extends object>(): ApolloServerPlugin<TContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            error.message = withoutSuggestions(error.message);
-            if (error.originalError) error.originalError.message = withoutSuggestions(error.originalError.message);
-          }
-        },
-      };
-    },
-  };
-}
-
-class TokenLimitExceeded extends Error {}
-
-/** More than `max` tokens? Lexing only (no parse); a lexical error is left to Apollo's parser. */
+/** More than `max` tokens? Lexing only (no parse); a lexical error is left to the parser. */
 export function exceedsTokenLimit(query: string, max: number): boolean {
   const lexer = new Lexer(new Source(query));
   let count = 0;
@@ -57,67 +38,33 @@ export function exceedsTokenLimit(query: string, max: number): boolean {
   return false;
 }
 
-const badRequest = (message: string, original?: GraphQLError) =>
-  new GraphQLError(message, { nodes: original?.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } } });
+export const tokenLimitMessage = (max: number) => `Token limit of ${max} exceeded.`;
 
-/**
- * The token limit, checked before Apollo parses a document it has not cached, and the errors
- * Apollo calls "unexpected" because a hook or a validation rule threw them.
- *
- * graphql-armor's token limit parses every document a second time and, because a parsing hook
- * may only fail by throwing, answers HTTP 500; its `unexpectedErrorProcessingRequest` hook also
- * turned *any* unexpected error (a syntax error included) into a 500 "GRAPHQL_VALIDATION_FAILED"
- * carrying the internal message. And graphql-js's own SingleFieldSubscriptionsRule throws
- * (instead of reporting) on `subscription { f @skip(if: $undeclared) }`. So, when Apollo reports an
- * unexpected error:
- * - our token-limit refusal, or a GraphQLError thrown while validating, becomes a 400
- *   GRAPHQL_VALIDATION_FAILED with its message (graphql-js writes those about the document);
- * - anything else stays a 500, but carries the original error, so the error formatter masks it
- *   and logs its message and stack under the correlation id (Apollo alone would replace it with a
- *   bare "Internal server error" and print the detail to the console, out of the JSON log).
- * It also refuses subscriptions over HTTP with a 400 BAD_REQUEST.
- */
-function requestGuards<TContext extends object>(maxTokens: number): ApolloServerPlugin<TContext> {
-  const validating = new WeakSet<object>();
-  return {
-    async unexpectedErrorProcessingRequest({ requestContext, error }) {
-      if (error instanceof TokenLimitExceeded) throw badRequest(error.message);
-      if (error instanceof GraphQLError && validating.has(requestContext)) throw badRequest(error.message, error);
-      throw new GraphQLError(`Unexpected error processing the request: ${error.message}`, { originalError: error });
-    },
-    async requestDidStart() {
-      return {
-        async parsingDidStart({ source }) {
-          if (exceedsTokenLimit(source, maxTokens)) throw new TokenLimitExceeded(`Token limit of ${maxTokens} exceeded.`);
-        },
-        async validationDidStart(requestContext) {
-          validating.add(requestContext);
-          return async () => {
-            validating.delete(requestContext);
-          };
-        },
-        // Apollo would execute a subscription over HTTP as a query, and its root field (which only
-        // resolves events) would fail with an internal error.
-        async didResolveOperation({ operation }) {
-          if (operation?.operation === "subscription") {
-            throw new GraphQLError("Subscriptions are served over WebSocket (graphql-ws protocol) on /graphql, not over HTTP.", {
-              extensions: { code: "BAD_REQUEST", http: { status: 400 } },
-            });
-          }
-        },
-      };
-    },
-  };
-}
+/** INTROSPECTION=false: `__schema` and `__type` are refused (`__typename` is not introspection). */
+export const NoIntrospection: ValidationRule = (context: ValidationContext) => ({
+  Field(node) {
+    if (node.name.value === "__schema" || node.name.value === "__type") {
+      context.reportError(
+        new GraphQLError(`Introspection is disabled on this server; the query asks for ${node.name.value}.`, {
+          nodes: [node],
+          extensions: { validationErrorCode: "INTROSPECTION_DISABLED" },
+        }),
+      );
+    }
+  },
+});
 
-export function queryLimits(limits: QueryLimits, introspection: boolean) {
+/** The validation rules beyond graphql-js's own, and the token limit. */
+export function queryLimits(limits: QueryLimits, introspection: boolean): { validationRules: ValidationRule[]; maxTokens: number } {
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, exposeLimits: true },
     costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true, exposeLimits: true },
     maxAliases: { n: limits.maxAliases, exposeLimits: true },
     maxDirectives: { n: limits.maxDirectives, exposeLimits: true },
+    // Counted by exceedsTokenLimit instead: armor's parses each document a second time, and its
+    // refusal (a throw from a parsing hook) became an HTTP 500.
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
   }).protect();
-  return { ...armor, plugins: [...armor.plugins, requestGuards(limits.maxTokens), ...(introspection ? [] : [hideSuggestions()])] };
+  return { validationRules: [...(armor.validationRules as ValidationRule[]), ...(introspection ? [] : [NoIntrospection])], maxTokens: limits.maxTokens };
 }

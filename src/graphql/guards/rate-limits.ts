@@ -1,6 +1,6 @@
 // Rate limits (rate-limiter-flexible, in process memory: each replica limits on its own):
-// failed authentication per client address, and mutations that call AWS per token and per
-// address. Exceeding one answers RATE_LIMITED with retryAfterSeconds and a Retry-After header.
+// failed authentication per client address (failures only), and mutations that call AWS per token
+// and per address. Exceeding one answers RATE_LIMITED with retryAfterSeconds and a Retry-After header.
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { RateLimitedError } from "../../errors/rate-limit-error.js";
 
@@ -21,14 +21,18 @@ export class RateLimits {
     this.awsMutations = new RateLimiterMemory({ keyPrefix: "aws", points: settings.awsMutationsPerMinute, duration: 60 });
   }
 
-  /** Refuses a client address that has failed authentication too often recently. */
-  async assertMayAuthenticate(address: string): Promise<void> {
-    const state = await this.authFailures.get(address);
-    if (state && state.remainingPoints <= 0) throw new RateLimitedError("failed authentication attempts", retryAfter(state));
-  }
-
+  /**
+   * Counts a failed authentication from an address; refuses (RATE_LIMITED) once the address has
+   * failed too often recently. Only failures count, and only a failure is refused: a valid token
+   * is verified before this is asked, so callers behind the same proxy are not locked out by one
+   * client's bad token.
+   */
   async recordAuthFailure(address: string): Promise<void> {
-    await this.authFailures.consume(address).catch(() => undefined);
+    try {
+      await this.authFailures.consume(address);
+    } catch (rejection) {
+      throw new RateLimitedError("failed authentication attempts", retryAfter(rejection));
+    }
   }
 
   /** Counts one AWS-calling mutation against the token and the address. */

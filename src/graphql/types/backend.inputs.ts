@@ -1,6 +1,8 @@
 import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { AwsCredentialsMode } from "../../generated/prisma/enums.js";
+import type { RunView } from "../../provisioning/run-view.js";
 import { Backend } from "./backend.type.js";
+import { ProvisioningRun } from "./run.type.js";
 import { UserError } from "./user-error.type.js";
 
 @InputType({ description: "How to authenticate with AWS." })
@@ -95,10 +97,18 @@ export class BackendPayload {
 
 @ObjectType({ description: "Result of deleteBackend." })
 export class DeleteBackendPayload {
-  @Field(() => ID, { nullable: true, description: "Id of the deleted backend." })
+  @Field(() => ID, { nullable: true, description: "Id of the deleted backend; null while a teardown run (teardown: true) goes first." })
   deletedBackendId?: string;
 
-  @Field(() => [UserError], { description: "Problems; BACKEND_BUSY while runs or instances are active." })
+  @Field(() => ProvisioningRun, {
+    nullable: true,
+    description: "With teardown: true, the teardown run that goes first; the backend is deleted when it succeeds (and kept, usable, when it fails).",
+  })
+  run?: RunView;
+
+  @Field(() => [UserError], {
+    description: "Problems; BACKEND_BUSY while a run is active, an instance is not TERMINATED, or provisioned AWS resources are still there (named, with what removes them).",
+  })
   userErrors: UserError[];
 }
 

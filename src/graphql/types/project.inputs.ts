@@ -5,7 +5,7 @@ import { UserError } from "./user-error.type.js";
 
 @InputType({ description: "A new project; the caller becomes its ADMIN." })
 export class CreateProjectInput {
-  @Field({ description: "Unique slug: lower-case letters, digits and '-', 3 to 50 characters." })
+  @Field({ description: "Unique slug: lower-case letters, digits and '-', 3 to 50 characters (Unicode code points)." })
   name: string;
 
   @Field(() => String, { nullable: true, description: "Free text, up to 1000 characters." })

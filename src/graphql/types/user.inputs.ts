@@ -5,7 +5,7 @@ import { UserError } from "./user-error.type.js";
 
 @InputType({ description: "A new user." })
 export class CreateUserInput {
-  @Field({ description: "Unique name, 1 to 64 characters." })
+  @Field({ description: "Unique name, 1 to 64 characters (Unicode code points), stored in NFC; no invisible or bidirectional control characters (Unicode Cf, Cc)." })
   name: string;
 
   @Field(() => GlobalRole, { nullable: true, description: "Defaults to USER." })

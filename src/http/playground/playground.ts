@@ -1,19 +1,23 @@
 // The GraphQL playground: GraphiQL 3 served entirely by this service, so it works with no
 // internet (no CDN, no web fonts). GraphiQL's prebuilt browser bundle (graphiql.min.js/.css, with
 // its fonts inlined as data: URLs and graphql-ws's client bundled in) runs on React 18's UMD
-// builds; all four files come from the installed npm packages, plus a small start-up script of
-// our own (a separate file, so the Content-Security-Policy needs no inline script).
+// builds; all four files come from the installed npm packages, plus a start-up script and a style
+// sheet of our own (static/start.js and static/page.css: files, so the Content-Security-Policy
+// needs no inline script).
 //
 // Served for `GET /` and for a browser's `GET <graphqlPath>` (Accept prefers text/html, no
 // `query`/`extensions` parameter); every other request on <graphqlPath> falls through to the
 // GraphQL handler.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import express, { type Request, type Response } from "express";
+import { LRUCache } from "lru-cache";
 
 const gzip = promisify(gzipCallback);
 const require = createRequire(import.meta.url);
@@ -24,10 +28,8 @@ export interface PlaygroundAsset {
   /** URL path the asset is served under (versioned, so it can be cached for a year). */
   url: string;
   contentType: string;
-  /** Absolute path of the file in node_modules, or undefined for generated content. */
-  file?: string;
-  /** Generated content (the start-up script). */
-  content?: string;
+  /** Absolute path of the file (in node_modules, or ours in src/http/playground/static). */
+  file: string;
 }
 
 function packageDir(name: string): string {
@@ -39,73 +41,28 @@ function packageVersion(name: string): string {
   return (require(`${name}/package.json`) as { version: string }).version;
 }
 
-// The browser-side start-up script. Reads its settings from data attributes on #graphiql.
-const START_SCRIPT = `(function () {
-  "use strict";
-  var PLACEHOLDER = "<paste your token>";
-  var root = document.getElementById("graphiql");
-  var graphqlPath = root.getAttribute("data-graphql-path");
-  var url = new URL(graphqlPath, window.location.href);
-  var subscriptionUrl = new URL(graphqlPath, window.location.href);
-  subscriptionUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-  // HTTP for queries and mutations; graphql-ws (bundled in GraphiQL) for subscriptions. The
-  // headers from the Headers tab go with every HTTP request and, for subscriptions, as the
-  // connection_init payload (connectionParams), e.g. { "Authorization": "Bearer ..." }.
-  var baseFetcher = GraphiQL.createFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
-  // The Headers tab starts with a placeholder token; until it is replaced, send no Authorization
-  // header at all (anonymous introspection still loads the docs; a bad token would be a 401).
-  var fetcher = function (params, options) {
-    var headers = options && options.headers;
-    if (headers && typeof headers === "object") {
-      var cleaned = {};
-      Object.keys(headers).forEach(function (name) {
-        var value = headers[name];
-        var placeholder = name.toLowerCase() === "authorization" && typeof value === "string" && value.indexOf(PLACEHOLDER) !== -1;
-        if (!placeholder) cleaned[name] = value;
-      });
-      options = Object.assign({}, options, { headers: cleaned });
-    }
-    return baseFetcher(params, options);
-  };
-  var defaultQuery = [
-    "# backend-hub GraphQL playground",
-    "#",
-    "# 1. Paste your API token in the Headers tab",
-    '#    below: "Authorization": "Bearer bh_..."',
-    "# 2. Run with Ctrl-Enter or the \\u25B6 button.",
-    "# 3. Docs (book icon, top left) describe",
-    "#    every type, field and argument.",
-    "",
-    "query Me {",
-    "  me {",
-    "    id",
-    "    name",
-    "    globalRole",
-    "  }",
-    "}",
-    ""
-  ].join("\\n");
-  var element = React.createElement(GraphiQL, {
-    fetcher: fetcher,
-    defaultQuery: defaultQuery,
-    defaultHeaders: JSON.stringify({ Authorization: "Bearer " + PLACEHOLDER }, null, 2),
-    isHeadersEditorEnabled: true,
-    shouldPersistHeaders: true,
-    defaultEditorToolsVisibility: "headers"
-  });
-  ReactDOM.createRoot(root).render(element);
-})();
-`;
+/** Our own assets, kept as files in src/ (tsc copies no .js or .css); `dist/` finds them through the package root. */
+const STATIC_DIR = path.join(packageRoot(path.dirname(fileURLToPath(import.meta.url))), "src/http/playground/static");
 
-// No overflow:hidden on body: GraphiQL's dialogs (react-remove-scroll-bar) log an error with it.
-const PAGE_CSS = "html, body { height: 100%; margin: 0; } #graphiql { height: 100vh; }\n";
+/** The nearest folder at or above `dir` with a package.json: the repository root, from src/ and from dist/src/ alike. */
+function packageRoot(dir: string): string {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (existsSync(path.join(current, "package.json"))) return current;
+    if (path.dirname(current) === current) throw new Error(`No package.json above ${dir}`);
+  }
+}
 
 function buildAssets() {
   const graphiql = packageDir("graphiql");
   const react = packageDir("react");
   const reactDom = packageDir("react-dom");
   const graphiqlVersion = packageVersion("graphiql");
-  const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
+  const hash = (content: Buffer) => createHash("sha256").update(content).digest("hex").slice(0, 12);
+  // Hashed into their URLs, so a changed file is a new URL despite the year-long caching.
+  const pageCssFile = path.join(STATIC_DIR, "page.css");
+  const startFile = path.join(STATIC_DIR, "start.js");
+  const pageCss = readFileSync(pageCssFile);
+  const startScript = readFileSync(startFile);
   const js = "text/javascript; charset=utf-8";
   return {
     react: {
@@ -129,14 +86,14 @@ function buildAssets() {
       file: path.join(graphiql, "graphiql.min.css"),
     },
     pageCss: {
-      url: `${PLAYGROUND_ASSET_PREFIX}/playground-${hash(PAGE_CSS)}.css`,
+      url: `${PLAYGROUND_ASSET_PREFIX}/playground-${hash(pageCss)}.css`,
       contentType: "text/css; charset=utf-8",
-      content: PAGE_CSS,
+      file: pageCssFile,
     },
     start: {
-      url: `${PLAYGROUND_ASSET_PREFIX}/playground-${hash(START_SCRIPT)}.js`,
+      url: `${PLAYGROUND_ASSET_PREFIX}/playground-${hash(startScript)}.js`,
       contentType: js,
-      content: START_SCRIPT,
+      file: startFile,
     },
   } satisfies Record<string, PlaygroundAsset>;
 }
@@ -254,13 +211,16 @@ export function playgroundRouter(options: PlaygroundOptions): express.Router {
   const router = express.Router();
   const page = Buffer.from(renderPage(graphqlPath));
   const pageEtag = `"${createHash("sha256").update(page).digest("base64url").slice(0, 27)}"`;
-  const cache = new Map<string, Promise<LoadedAsset>>();
-  const byUrl = new Map<string, () => Promise<LoadedAsset>>();
-  for (const asset of Object.values(PLAYGROUND_ASSETS)) {
-    byUrl.set(asset.url, async () =>
-      load(asset.contentType, asset.file ? await readFile(asset.file) : Buffer.from(asset.content ?? "")),
-    );
-  }
+  const byUrl = new Map(Object.values(PLAYGROUND_ASSETS).map((asset) => [asset.url, asset]));
+  // Each asset is read and compressed once, on first request; concurrent first requests share the
+  // read, and a failed one is tried again next time.
+  const loaded = new LRUCache<string, LoadedAsset>({
+    max: byUrl.size,
+    fetchMethod: async (url) => {
+      const asset = byUrl.get(url)!;
+      return load(asset.contentType, await readFile(asset.file));
+    },
+  });
 
   const servePage = (req: Request, res: Response) => {
     setPageHeaders(res);
@@ -284,20 +244,13 @@ export function playgroundRouter(options: PlaygroundOptions): express.Router {
     else next();
   });
   router.get(`${PLAYGROUND_ASSET_PREFIX}/:file`, async (req, res, next) => {
-    const loader = byUrl.get(req.path);
-    if (!loader) {
+    if (!byUrl.has(req.path)) {
       next();
       return;
     }
-    let pending = cache.get(req.path);
-    if (!pending) {
-      pending = loader();
-      cache.set(req.path, pending);
-      pending.catch(() => cache.delete(req.path));
-    }
     try {
       // Every asset URL carries a version or a content hash, so it never changes.
-      sendAsset(req, res, await pending, `public, max-age=${YEAR_SECONDS}, immutable`);
+      sendAsset(req, res, (await loaded.fetch(req.path))!, `public, max-age=${YEAR_SECONDS}, immutable`);
     } catch (error) {
       next(error);
     }

@@ -1,5 +1,6 @@
 // What the provisioning steps share: the kinds of resources they record, and reading the record.
-import { withNeededActions } from "../../aws/provisioning/failures.js";
+import { hasAllTags, missingTags, type Tag } from "../../aws/names.js";
+import { throwIfAborted, withNeededActions } from "../../aws/provisioning/failures.js";
 import type { AwsTarget } from "../../aws/provisioning/iam.js";
 import type { RecordedResource, StepContext, StepOutcome } from "../step.js";
 import { TEARDOWN_ACTIONS_BEYOND_SEED } from "./permissions.js";
@@ -46,6 +47,45 @@ export function detail(resource: RecordedResource, key: string): string | undefi
 }
 
 export const CREATED_BY = "Created by backend-hub for dstack";
+
+/** The note for a resource found under our name that another run or someone else created. */
+export const NOT_OURS_NOTE = "Already existed (not created by this backend, so teardown leaves it).";
+
+export interface ExistingResource {
+  /** How it is recorded if it is ours. */
+  record: RecordedResource;
+  /** Its tags as AWS lists them. */
+  tags: readonly { Key?: string; Value?: string }[] | undefined;
+  /** Adds the tags it lacks. */
+  retag: (missing: Tag[]) => Promise<void>;
+  /** The note when it is not ours; default NOT_OURS_NOTE. */
+  notOurs?: string;
+}
+
+/**
+ * Whether a resource found under our name is ours: recorded, or tagged for this backend (created
+ * by a run that stopped before recording it: adopted, and recorded now). Ours gets back any tag it
+ * lost. What happened is added to `notes`; a resource that is not ours is used but never deleted.
+ */
+export async function claimExisting(context: StepContext, found: ExistingResource, notes: string[]): Promise<boolean> {
+  let ours = isRecorded(context, found.record.kind, found.record.identifier);
+  if (!ours && hasAllTags(found.tags, context.tags)) {
+    await context.record(found.record);
+    ours = true;
+    notes.push("Found, tagged for this backend (created by an interrupted run); adopted.");
+  }
+  if (!ours) {
+    notes.push(found.notOurs ?? NOT_OURS_NOTE);
+    return false;
+  }
+  const missing = missingTags(found.tags, context.tags);
+  if (missing.length) {
+    throwIfAborted(context.signal);
+    await found.retag(missing);
+    notes.push(`Restored tags ${missing.map((t) => t.Key).join(", ")}.`);
+  }
+  return true;
+}
 
 /** A step's teardown whose missing-permission failures also list every action it needs beyond the seed. */
 export function teardownNaming(stepName: string, teardown: (context: StepContext) => Promise<StepOutcome>) {

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { collectStepError, combineStepErrors, throwIfAborted } from "../../aws/provisioning/failures.js";
 import { callerAccount, createPolicy, deletePolicy } from "../../aws/provisioning/iam.js";
-import { arnAccount, instancePolicyDocument, instancePolicyName, instanceRoleName, policyArn } from "../../aws/names/names.js";
+import { arnAccount, instancePolicyName, instanceRoleName, policyArn } from "../../aws/names.js";
+import { instancePolicyDocument } from "../../aws/provisioning/documents.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, recordsOf, teardownNaming } from "./common.js";
 

@@ -14,19 +14,11 @@ import {
   tagRole,
 } from "../../aws/provisioning/iam.js";
 import { throwIfAborted } from "../../aws/provisioning/failures.js";
-import {
-  arnAccount,
-  hasAllTags,
-  instanceProfileName,
-  instancePolicyName,
-  instanceRoleName,
-  missingTags,
-  policyArn,
-  trustsEc2,
-} from "../../aws/names/names.js";
+import { arnAccount, instanceProfileName, instancePolicyName, instanceRoleName, policyArn } from "../../aws/names.js";
+import { trustsEc2 } from "../../aws/provisioning/documents.js";
 import { PermanentStepError } from "../../errors/step-errors.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
-import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, isRecorded, recordOnce, recordsOf, teardownNaming } from "./common.js";
+import { CREATED_BY, RESOURCE_KIND, awsTarget, claimExisting, detail, isRecorded, recordOnce, recordsOf, teardownNaming } from "./common.js";
 
 export function attachmentIdentifier(roleName: string, policyArn: string): string {
   return `${roleName}:${policyArn}`;
@@ -53,23 +45,8 @@ async function provision(context: StepContext): Promise<StepOutcome> {
           `add EC2 to its trust policy or delete the role, then retry.`,
       );
     }
-    ours = isRecorded(context, RESOURCE_KIND.role, role.Arn!);
-    if (!ours && hasAllTags(role.Tags, context.tags)) {
-      // Tagged for this backend: created by a run that stopped before recording it.
-      await context.record({ kind: RESOURCE_KIND.role, identifier: role.Arn!, details: { name } });
-      ours = true;
-      notes.push("Found, tagged for this backend (created by an interrupted run); adopted.");
-    }
-    if (ours) {
-      const missing = missingTags(role.Tags, context.tags);
-      if (missing.length) {
-        throwIfAborted(context.signal);
-        await tagRole(target, name, missing);
-        notes.push(`Restored tags ${missing.map((t) => t.Key).join(", ")}.`);
-      }
-    } else {
-      notes.push("Already existed (not created by this backend, so teardown leaves it).");
-    }
+    const record = { kind: RESOURCE_KIND.role, identifier: role.Arn!, details: { name } };
+    ours = await claimExisting(context, { record, tags: role.Tags, retag: (missing) => tagRole(target, name, missing) }, notes);
   }
 
   const account = arnAccount(role.Arn!);

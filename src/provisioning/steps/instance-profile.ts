@@ -9,10 +9,10 @@ import {
   tagInstanceProfile,
 } from "../../aws/provisioning/iam.js";
 import { throwIfAborted } from "../../aws/provisioning/failures.js";
-import { hasAllTags, instanceProfileName, instanceRoleName, missingTags } from "../../aws/names/names.js";
+import { instanceProfileName, instanceRoleName } from "../../aws/names.js";
 import { PermanentStepError } from "../../errors/step-errors.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
-import { RESOURCE_KIND, awsTarget, detail, isRecorded, recordsOf, teardownNaming } from "./common.js";
+import { RESOURCE_KIND, awsTarget, claimExisting, detail, recordsOf, teardownNaming } from "./common.js";
 
 function otherRoleError(profileName: string, roleNames: string[], roleName: string): PermanentStepError {
   return new PermanentStepError(
@@ -34,22 +34,8 @@ async function provision(context: StepContext): Promise<StepOutcome> {
     await context.record({ kind: RESOURCE_KIND.instanceProfile, identifier: profile.Arn!, details: { name } });
     notes.push("Created.");
   } else {
-    let ours = isRecorded(context, RESOURCE_KIND.instanceProfile, profile.Arn!);
-    if (!ours && hasAllTags(profile.Tags, context.tags)) {
-      await context.record({ kind: RESOURCE_KIND.instanceProfile, identifier: profile.Arn!, details: { name } });
-      ours = true;
-      notes.push("Found, tagged for this backend (created by an interrupted run); adopted.");
-    }
-    if (ours) {
-      const missing = missingTags(profile.Tags, context.tags);
-      if (missing.length) {
-        throwIfAborted(context.signal);
-        await tagInstanceProfile(target, name, missing);
-        notes.push(`Restored tags ${missing.map((t) => t.Key).join(", ")}.`);
-      }
-    } else {
-      notes.push("Already existed (not created by this backend, so teardown leaves it).");
-    }
+    const record = { kind: RESOURCE_KIND.instanceProfile, identifier: profile.Arn!, details: { name } };
+    await claimExisting(context, { record, tags: profile.Tags, retag: (missing) => tagInstanceProfile(target, name, missing) }, notes);
   }
 
   const roles = (profile.Roles ?? []).map((role) => role.RoleName ?? "");

@@ -4,7 +4,7 @@
 // logs:ListTagsForResource, so one created by an interrupted run cannot be recognised).
 import { createLogGroup, deleteLogGroup, logGroupExists } from "../../aws/provisioning/logs.js";
 import { collectStepError, combineStepErrors, throwIfAborted } from "../../aws/provisioning/failures.js";
-import { logGroupNames } from "../../aws/names/names.js";
+import { logGroupNames } from "../../aws/names.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
 import { RESOURCE_KIND, awsTarget, detail, isRecorded, recordsOf, teardownNaming } from "./common.js";
 

@@ -15,9 +15,9 @@ import {
   tagSecurityGroup,
 } from "../../aws/provisioning/ec2.js";
 import { collectStepError, combineStepErrors, throwIfAborted } from "../../aws/provisioning/failures.js";
-import { hasAllTags, missingTags, securityGroupName } from "../../aws/names/names.js";
+import { securityGroupName } from "../../aws/names.js";
 import type { ProvisioningStepDefinition, StepContext, StepOutcome } from "../step.js";
-import { CREATED_BY, RESOURCE_KIND, awsTarget, detail, isRecorded, recordsOf, teardownNaming } from "./common.js";
+import { CREATED_BY, RESOURCE_KIND, awsTarget, claimExisting, detail, recordsOf, teardownNaming } from "./common.js";
 
 async function provision(context: StepContext): Promise<StepOutcome> {
   const { bucket, subnetId, region } = context.backend;
@@ -46,22 +46,9 @@ async function provision(context: StepContext): Promise<StepOutcome> {
   } else {
     groupId = found.GroupId!;
     existing = sshRulesOf(found);
-    ours = isRecorded(context, RESOURCE_KIND.securityGroup, groupId);
-    if (!ours && hasAllTags(found.Tags, context.tags)) {
-      await context.record({ kind: RESOURCE_KIND.securityGroup, identifier: groupId, details: { name, vpcId, region } });
-      ours = true;
-      notes.push("Found, tagged for this backend (created by an interrupted run); adopted.");
-    }
-    if (ours) {
-      const missing = missingTags(found.Tags, context.tags);
-      if (missing.length) {
-        throwIfAborted(context.signal);
-        await tagSecurityGroup(target, groupId, missing);
-        notes.push(`Restored tags ${missing.map((t) => t.Key).join(", ")}.`);
-      }
-    } else {
-      notes.push(`Already existed in ${vpcId} (not created by this backend, so teardown leaves it).`);
-    }
+    const record = { kind: RESOURCE_KIND.securityGroup, identifier: groupId, details: { name, vpcId, region } };
+    const notOurs = `Already existed in ${vpcId} (not created by this backend, so teardown leaves it).`;
+    ours = await claimExisting(context, { record, tags: found.Tags, retag: (missing) => tagSecurityGroup(target, groupId, missing), notOurs }, notes);
   }
 
   const missing = cidrs.filter((cidr) => !existing.some((rule) => rule.cidr === cidr));

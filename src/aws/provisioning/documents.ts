@@ -1,60 +1,6 @@
-// Names and documents of everything provisioning creates. Names are deterministic (derived from
-// the bucket, and the subnet for the security group), so a retried or resumed step finds what an
-// earlier attempt created instead of creating it twice.
-import { bucketNameUnderScore } from "../iam-policy.js";
-
-export interface Tag {
-  Key: string;
-  Value: string;
-}
-
-/** `dstack_policy_<bucket_us>`: the managed policy instances get through their role. */
-export function instancePolicyName(bucket: string): string {
-  return `dstack_policy_${bucketNameUnderScore(bucket)}`;
-}
-
-/** `dstack_role_<bucket_us>`: the role instances assume; the instance profile has the same name. */
-export function instanceRoleName(bucket: string): string {
-  return `dstack_role_${bucketNameUnderScore(bucket)}`;
-}
-
-export function instanceProfileName(bucket: string): string {
-  return instanceRoleName(bucket);
-}
-
-/**
- * `dstack_security_group_[<subnet_us>_]<bucket_us>`, as the dstack hub named it (runners.py
- * `_get_security_group_id`): the subnet id, with '-' replaced by '_', when the backend has one.
- */
-export function securityGroupName(bucket: string, subnetId: string | null): string {
-  const subnet = subnetId ? `${subnetId.replaceAll("-", "_")}_` : "";
-  return `dstack_security_group_${subnet}${bucketNameUnderScore(bucket)}`;
-}
-
-/** `/dstack/jobs/<bucket>` and `/dstack/runners/<bucket>`. */
-export function logGroupNames(bucket: string): [string, string] {
-  return [`/dstack/jobs/${bucket}`, `/dstack/runners/${bucket}`];
-}
-
-export function policyArn(partition: string, accountId: string, bucket: string): string {
-  return `arn:${partition}:iam::${accountId}:policy/${instancePolicyName(bucket)}`;
-}
-
-/** Partition and account of an ARN ("arn:aws:iam::123456789012:role/x" → aws, 123456789012). */
-export function arnAccount(arn: string): { partition: string; accountId: string } {
-  const parts = arn.split(":");
-  return { partition: parts[1] || "aws", accountId: parts[4] ?? "" };
-}
-
-/** True when `tags` carries every one of `ours` with the same value (owner, bucket, backend id). */
-export function hasAllTags(tags: readonly { Key?: string; Value?: string }[] | undefined, ours: readonly Tag[]): boolean {
-  return ours.every((want) => (tags ?? []).some((tag) => tag.Key === want.Key && tag.Value === want.Value));
-}
-
-/** The tags of `ours` that `tags` lacks or carries with another value. */
-export function missingTags(tags: readonly { Key?: string; Value?: string }[] | undefined, ours: readonly Tag[]): Tag[] {
-  return ours.filter((want) => !(tags ?? []).some((tag) => tag.Key === want.Key && tag.Value === want.Value));
-}
+// The IAM policy documents provisioning writes: the role's trust policy (only EC2 may assume it),
+// the check that an existing role trusts EC2, and the policy instances of a backend run with.
+import { bucketTagCondition, logGroupNames } from "../names.js";
 
 /** What the role lets EC2 do: only EC2 instances may assume it. */
 export function ec2TrustPolicyDocument(): object {
@@ -143,7 +89,7 @@ export function instancePolicyDocument(bucket: string, account: { partition: str
         Effect: "Allow",
         Action: ["ec2:TerminateInstances", "ec2:CancelSpotInstanceRequests"],
         Resource: "*",
-        Condition: { StringEquals: { "aws:ResourceTag/dstack_bucket": bucket } },
+        Condition: bucketTagCondition(bucket),
       },
       {
         // Describe calls support no resource-level permissions; read-only.
