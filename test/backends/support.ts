@@ -5,14 +5,13 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
-  SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import pg from "pg";
 import { expect } from "vitest";
 import { parseEncryptionKeys } from "../../src/crypto/keyring.js";
 import { openJson } from "../../src/crypto/sealing.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
-import type { StaticKeys } from "../support/moto-iam.js";
+import { secretsClient, type StaticKeys } from "../support/moto-iam.js";
 import type { TestServer } from "../support/server.js";
 
 export const ACCOUNT_ID = "123456789012";
@@ -140,10 +139,6 @@ export function tamper(envelope: string): string {
 }
 
 // ---- Secrets Manager, read with admin keys --------------------------------------------------
-
-function secretsClient(endpoint: string, region: string, admin: StaticKeys) {
-  return new SecretsManagerClient({ endpoint, region, credentials: admin, maxAttempts: 1 });
-}
 
 export interface SecretView {
   value: string;

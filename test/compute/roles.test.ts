@@ -3,12 +3,12 @@
 // manages secrets. Lacking the role is FORBIDDEN (and changes nothing); a non-member is told nothing
 // exists: null, an empty list or page, or a NOT_FOUND userError. No token at all: UNAUTHENTICATED.
 // (instanceUpdated for a member and a non-member: launch.test.ts.)
-import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
-import { DUMMY_KEYS, ec2Client, s3Client } from "../support/moto-iam.js";
+import { DUMMY_KEYS, ec2Client, logsClient, s3Client } from "../support/moto-iam.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
 import { newUser, readSecret, setMember, type Person } from "../backends/support.js";
 import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
@@ -70,7 +70,7 @@ beforeAll(async () => {
   const launched = await t.admin.ok(Q.launch, { backendId, name: "seen-by-all" });
   instanceId = launched.launchInstance.instance.id;
   expect((await t.admin.ok(Q.setSecret, { projectId, backendId, name: "SHARED" })).setProjectSecret.userErrors).toEqual([]);
-  const logs = new CloudWatchLogsClient({ endpoint: moto.endpoint, region: REGION, credentials: DUMMY_KEYS, maxAttempts: 1 });
+  const logs = logsClient(moto.endpoint, REGION);
   // Provisioning has created the group already.
   await logs.send(new CreateLogGroupCommand({ logGroupName: `/dstack/jobs/${BUCKET}` })).catch((error: { name?: string }) => {
     if (error.name !== "ResourceAlreadyExistsException") throw error;

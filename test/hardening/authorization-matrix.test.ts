@@ -8,7 +8,7 @@
 // Cells run one after another: a denied mutation is checked to have changed nothing in the
 // database (a snapshot before and after). Mutations that would destroy the fixture act on
 // disposable objects made for their cell; provisionBackend runs last, each allowed run waited for.
-import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createClient } from "graphql-ws";
 import pg from "pg";
@@ -20,7 +20,7 @@ import { accessKey, CREATE, newKeyMaterial, newUser, setMember } from "../backen
 import { MOTO_CANONICAL_IMAGE, PROVISION, waitForRun } from "../provisioning/support.js";
 import { createSeedBackend, useMoto, useServer } from "../support/fixtures.js";
 import type { GraphQLClient, GraphQLResponse } from "../support/graphql-client.js";
-import { DUMMY_KEYS, s3Client } from "../support/moto-iam.js";
+import { logsClient, s3Client } from "../support/moto-iam.js";
 import { AUTHORIZATION_TABLE, CALLERS, KNOWN_FAILURES, type Caller, type Outcome, type RootType } from "./authorization-table.js";
 
 const REGION = "us-east-1";
@@ -106,7 +106,7 @@ async function buildSide(label: string, owner: Actor, bucket: string, secretName
   const s3 = s3Client(moto.endpoint, REGION);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `artifacts/${projectId}/result.txt`, Body: `artifact of ${label}` }));
   s3.destroy();
-  const logs = new CloudWatchLogsClient({ endpoint: moto.endpoint, region: REGION, credentials: DUMMY_KEYS, maxAttempts: 1 });
+  const logs = logsClient(moto.endpoint, REGION);
   const logGroupName = `/dstack/jobs/${bucket}`;
   await logs.send(new CreateLogStreamCommand({ logGroupName, logStreamName: "job-1" }));
   await logs.send(new PutLogEventsCommand({ logGroupName, logStreamName: "job-1", logEvents: [{ timestamp: Date.now(), message: `log line of ${label}` }] }));

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeLogGroupsCommand, ListTagsLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type SecurityGroup } from "@aws-sdk/client-ec2";
 import {
   GetInstanceProfileCommand,
@@ -22,7 +22,7 @@ import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfiguration
 import { expect } from "vitest";
 import type { AwsCallRecord } from "../../src/aws/clients.js";
 import type { GraphQLClient } from "../support/graphql-client.js";
-import { DUMMY_KEYS, ec2Client, iamClient, s3Client, type StaticKeys } from "../support/moto-iam.js";
+import { DUMMY_KEYS, ec2Client, iamClient, logsClient, s3Client, type StaticKeys } from "../support/moto-iam.js";
 import { TEST_ADMIN_TOKEN } from "../support/server.js";
 import { RUN } from "./support.js";
 
@@ -131,10 +131,6 @@ export async function runFromDatabase(databaseUrl: string, runId: string): Promi
 
 // ---------------------------------------------------------------------------------------------
 // What exists in moto
-
-function logsClient(endpoint: string, region: string, credentials: StaticKeys) {
-  return new CloudWatchLogsClient({ endpoint, region, credentials, maxAttempts: 1 });
-}
 
 type Tags = Record<string, string>;
 const tagMap = (tags: { Key?: string; Value?: string }[] | undefined): Tags => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
