@@ -39,7 +39,7 @@ export class InstanceSync {
     private readonly backends: BackendsService,
     private readonly instances: InstancesService,
     private readonly logger: Logger,
-    /** Told when a record the service did not end is found terminated in EC2 (reconciliation records it). */
+    /** Told when a live record's instance is found terminated in EC2, before the record is updated (reconciliation reports it unless the service is ending it). */
     private readonly onGone?: (row: LiveInstance, reason: string) => Promise<void>,
   ) {}
 
@@ -142,13 +142,16 @@ export class InstanceSync {
         continue;
       }
       if (mapped.status === row.status && instanceId === row.awsInstanceId && (mapped.reason ?? row.statusReason) === row.statusReason) continue;
+      // Ended behind the service's back: reported first, only if the record is still live by then.
+      if (mapped.status === "TERMINATED" && row.status !== "TERMINATING") await this.onGone?.(row, mapped.reason ?? "EC2 reports it terminated.");
+      // A record the service is terminating keeps the reason it gave (e.g. a time limit) over EC2's "user initiated".
+      const keptReason = row.status === "TERMINATING" ? row.statusReason : null;
       await this.apply(row, {
         status: mapped.status,
-        statusReason: mapped.reason ?? row.statusReason,
+        statusReason: keptReason ?? mapped.reason ?? row.statusReason,
         awsInstanceId: instanceId,
         ...(mapped.status === "TERMINATED" && !row.terminatedAt ? { terminatedAt: new Date() } : {}),
       });
-      if (mapped.status === "TERMINATED" && row.status !== "TERMINATING") await this.onGone?.(row, mapped.reason ?? "EC2 reports it terminated.");
     }
   }
 

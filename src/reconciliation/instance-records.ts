@@ -12,9 +12,11 @@ export const RECONCILED_STATUSES: readonly InstanceStatus[] = ["PENDING", "RUNNI
 export const LIVE_STATUSES: readonly InstanceStatus[] = ["PENDING", "RUNNING", "TERMINATING", "NO_CAPACITY"];
 
 type RecordChange = Partial<Pick<Instance, "status" | "statusReason" | "awsInstanceId" | "spotRequestId" | "terminatedAt">>;
+/** What changing records needs: outside a pass too (the instance sync reports instances gone). */
+export type RecordContext = Pick<PassContext, "prisma" | "backend" | "now" | "publishInstance" | "report">;
 
 /** Applies `data` if the record is still in one of `from`; true when it did. */
-export async function changeRecord(context: PassContext, id: string, from: readonly InstanceStatus[], data: RecordChange): Promise<boolean> {
+export async function changeRecord(context: RecordContext, id: string, from: readonly InstanceStatus[], data: RecordChange): Promise<boolean> {
   const { count } = await context.prisma.instance.updateMany({ where: { id, status: { in: [...from] } }, data });
   if (count === 0) return false;
   context.publishInstance(toInstanceView(await context.prisma.instance.findUniqueOrThrow({ where: { id } })));
@@ -29,16 +31,17 @@ export async function recordPassAction(context: PassContext, operation: "reconci
 
 /**
  * A live record whose instance EC2 reports terminated or no longer lists: TERMINATED with the reason,
- * and an INSTANCE_GONE finding (once per instance, whoever notices first: this pass or the sync).
+ * and an INSTANCE_GONE finding (once per instance, whoever notices first: a pass or the sync). Only
+ * while the record is still PENDING, RUNNING or NO_CAPACITY: one the service is terminating (a user,
+ * or a time limit) was ended on purpose and is not reported.
  */
-export async function markGone(context: PassContext, row: Instance, reason: string): Promise<boolean> {
+export async function markGone(context: RecordContext, row: Instance, reason: string): Promise<boolean> {
   const changed = await changeRecord(context, row.id, RECONCILED_STATUSES, { status: "TERMINATED", statusReason: reason, terminatedAt: context.now });
   if (changed) await recordGone(context, row, reason);
   return changed;
 }
 
-/** The INSTANCE_GONE finding for a record that was marked TERMINATED (by the pass or by the sync). */
-export async function recordGone(context: Pick<PassContext, "prisma" | "backend" | "report">, row: Instance, reason: string): Promise<void> {
+async function recordGone(context: RecordContext, row: Instance, reason: string): Promise<void> {
   const observation: Observation = {
     kind: "INSTANCE_GONE",
     action: "MARKED_TERMINATED",

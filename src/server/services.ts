@@ -26,7 +26,7 @@ import type { LiveInstance } from "../compute/instance-sync.js";
 import type { Database } from "../db/prisma.js";
 import type { Logger } from "../logging/logger.js";
 import { SpendService } from "../spend/spend.service.js";
-import { backendEvent, Reconciler, ReconcileScheduler, ReconciliationService, recordGone, type ReconcilerEvent, type ReconcilerSettings } from "../reconciliation/index.js";
+import { backendEvent, markGone, Reconciler, ReconcileScheduler, ReconciliationService, type ReconcilerEvent, type ReconcilerSettings } from "../reconciliation/index.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { AuditReader } from "../audit/audit-reader.js";
 
@@ -81,10 +81,10 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     reconciler,
     reconcileScheduler,
     reconciliation: new ReconciliationService(prisma, backends, reconcileScheduler),
-    /** The instance sync found a record terminated that the service did not end: an INSTANCE_GONE finding. */
+    /** The instance sync sees a live record's instance terminated: unless the service is ending it, an INSTANCE_GONE finding. */
     async instanceGone(row: LiveInstance, reason: string) {
-      await recordGone({ prisma, backend: row.backend, report: (event) => reconciler.report(event) }, row, reason);
-      await publishBackend(row.backendId);
+      const context = { prisma, backend: row.backend, now: new Date(), publishInstance, report: (event: ReconcilerEvent) => reconciler.report(event) };
+      if (await markGone(context, row, reason)) await publishBackend(row.backendId);
     },
     audit,
     auditEvents: new AuditReader(prisma, access, audit.store),

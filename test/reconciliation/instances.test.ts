@@ -34,7 +34,7 @@ describe(`orphans (RECONCILE_SECONDS=1, ORPHAN_GRACE_SECONDS=${GRACE_SECONDS})`,
   afterAll(() => t?.close());
   beforeEach(() => moto.reset());
 
-  it("terminates an instance tagged for the backend that no record knows once past the grace period, shows the finding, and leaves tracked and other instances alone", async () => {
+  it("terminates an instance tagged for the backend that no record knows once past the grace period, shows the finding, and leaves tracked and other instances alone", { timeout: 180_000 }, async () => {
     const bucket = `orphan-${process.pid % 1000}-${++seq}`;
     const { backendId, projectId } = await provisionedBackend(t.admin, moto.endpoint, bucket, REGION);
     const tracked = await launch(t.admin, backendId, { instanceType: "t3.micro" });

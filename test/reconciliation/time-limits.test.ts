@@ -50,7 +50,11 @@ describe("maxDurationMinutes", () => {
       expect.objectContaining({ kind: "MAX_DURATION_REACHED", action: "TERMINATED", resourceType: "ec2:instance", resourceId: instance.awsInstanceId, message: expect.stringContaining("one-minute") }),
     ]);
     // The sync then sees it terminated, which is not reported as gone: the reconciler ended it.
-    await waitUntil("the record TERMINATED", async () => (await t.admin.ok(INSTANCE, { id: instance.id })).instance.status === "TERMINATED", 20_000, 250);
+    const final = await waitUntil("the record TERMINATED", async () => {
+      const now = (await t.admin.ok(INSTANCE, { id: instance.id })).instance;
+      return now.status === "TERMINATED" ? now : null;
+    }, 20_000, 250);
+    expect(final.statusReason).toMatch(/time limit of 1 minute/);
     expect((await backendState(t.admin, backendId)).findings).toHaveLength(1);
   });
 });
