@@ -4,7 +4,7 @@
 import { DescribeSubnetsCommand, paginateDescribeRouteTables, paginateDescribeSubnets, type RouteTable, type Subnet } from "@aws-sdk/client-ec2";
 import { GetBucketLocationCommand, ListObjectsV2Command, paginateListBuckets } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import pMap from "p-map";
+import { normalizeBucketRegion, placeBuckets, type BucketPlacement, type PlacedBucket } from "./bucket-regions.js";
 import type { AwsClientFactory, AwsCredentialSource } from "./clients.js";
 import { attempt, type AwsFailure, type AwsResult } from "./errors.js";
 import { allPages } from "./pagination.js";
@@ -33,31 +33,12 @@ export async function getCallerIdentity(session: AwsSession): Promise<AwsResult<
   return { ok: true, value: { accountId: result.value.Account ?? "", arn: result.value.Arn ?? "" } };
 }
 
-/** GetBucketLocation's answer as a region code: empty means us-east-1, and "EU" is the old name of eu-west-1. */
-export function normalizeBucketRegion(locationConstraint: string | null | undefined): string {
-  if (!locationConstraint) return "us-east-1";
-  if (locationConstraint === "EU") return "eu-west-1";
-  return locationConstraint;
-}
+export { normalizeBucketRegion };
 
-export interface BucketSummary {
-  name: string;
-  /** null when GetBucketLocation was refused or failed for this bucket. */
-  region: string | null;
-  createdAt: Date | null;
-}
+export type BucketSummary = PlacedBucket;
+export type BucketListing = BucketPlacement;
 
-export interface BucketListing {
-  buckets: BucketSummary[];
-  /** One per bucket whose region could not be read (usually s3:GetBucketLocation denied). */
-  locationErrors: AwsFailure[];
-}
-
-/**
- * ListBuckets (all pages), then each bucket's region. Recent AWS returns BucketRegion in the listing;
- * where it does not (older endpoints, moto), GetBucketLocation runs for each bucket in parallel,
- * at most `concurrency` at a time so an account with hundreds of buckets does not get throttled.
- */
+/** ListBuckets (all pages), then each bucket's region (bucket-regions.ts: bounded, in few rounds). */
 export async function listBucketsWithRegions(
   session: AwsSession,
   options: { concurrency?: number } = {},
@@ -69,19 +50,7 @@ export async function listBucketsWithRegions(
     bucket.Name ? [{ name: bucket.Name, region: bucket.BucketRegion || undefined, createdAt: bucket.CreationDate ?? null }] : [],
   );
 
-  const locationErrors: AwsFailure[] = [];
-  const buckets = await pMap(
-    listed,
-    async (bucket): Promise<BucketSummary> => {
-      if (bucket.region) return { name: bucket.name, region: bucket.region, createdAt: bucket.createdAt };
-      const location = await attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket.name })));
-      if (!location.ok) locationErrors.push(location.error);
-      const region = location.ok ? normalizeBucketRegion(location.value.LocationConstraint) : null;
-      return { name: bucket.name, region, createdAt: bucket.createdAt };
-    },
-    { concurrency: Math.max(1, options.concurrency ?? 10) },
-  );
-  return { ok: true, value: { buckets, locationErrors } };
+  return { ok: true, value: await placeBuckets(s3, listed, options) };
 }
 
 export type BucketCheck =

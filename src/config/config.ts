@@ -56,6 +56,12 @@ const configSchema = z.object({
   LAUNCH_RETRY_INITIAL_MS: z.coerce.number().int().min(1).max(60_000).default(2_000),
   /** false: this replica serves the API but executes no provisioning runs. */
   PROVISIONING_WORKER: booleanFlag.default(true),
+  /**
+   * Provisioning runs one replica executes at once. A run spends nearly all its time waiting on
+   * AWS, so runs overlap well; each holds no connection of its own (one shared connection holds
+   * every run's lock), only brief queries from the pool.
+   */
+  PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(20),
   /** A run's job is considered abandoned (its process died) after this long; then it resumes elsewhere. */
   RUN_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** How often abandoned run jobs are looked for. */

@@ -3,9 +3,12 @@
 // died stays active until it expires; pg-boss's maintenance then fails it and retries it, and
 // the retry resumes the run from its current step. A server that starts hands such jobs out
 // again at once (retryAbandonedJobs), so a restart after a crash does not wait for the expiry.
+// A process executes up to `concurrency` runs at once, each under its run's advisory lock.
 import PgBoss from "pg-boss";
 import { advisoryLockKey, withAdvisoryLock } from "../db/advisory-lock.js";
 import type { Logger } from "../logging/logger.js";
+import { RunLocks } from "./run-locks.js";
+import { FALLBACK_POLLING_SECONDS, WorkerSlots } from "./worker-slots.js";
 
 /** Where accepted runs are handed to be executed. */
 export interface RunQueue {
@@ -18,6 +21,9 @@ export interface RunQueue {
  */
 export class JobDeferredError extends Error {}
 
+/** The run is being executed by another process (or another worker of this one) right now. */
+export class RunLockedError extends JobDeferredError {}
+
 const QUEUE = "provisioning-run";
 const SCHEMA = "pgboss";
 /** Arbitrary constant: the advisory lock under which the queue is set up. */
@@ -27,6 +33,8 @@ export interface RunQueueSettings {
   databaseUrl: string;
   /** Execute runs in this process (false: only enqueue, e.g. an API-only replica). */
   worker: boolean;
+  /** Runs this process executes at once (pg-boss workers). */
+  concurrency: number;
   /** A run's job counts as abandoned after this long active (its process died). */
   jobExpireSeconds: number;
   /** How often abandoned jobs are looked for. */
@@ -37,7 +45,8 @@ export interface RunQueueSettings {
 export class PgBossRunQueue implements RunQueue {
   private readonly boss: PgBoss;
   private readonly abort = new AbortController();
-  private workerId?: string;
+  private readonly locks: RunLocks;
+  private readonly slots: WorkerSlots;
 
   constructor(
     private readonly settings: RunQueueSettings,
@@ -52,9 +61,11 @@ export class PgBossRunQueue implements RunQueue {
       monitorStateIntervalSeconds: Math.max(settings.maintenanceIntervalSeconds, 10),
     });
     this.boss.on("error", (error) => logger.warn({ err: error }, "job queue error"));
+    this.locks = new RunLocks(settings.databaseUrl, logger);
+    this.slots = new WorkerSlots((workerId) => this.boss.notifyWorker(workerId));
   }
 
-  /** Starts pg-boss (creating its schema on first use) and, when enabled, the worker. */
+  /** Starts pg-boss (creating its schema on first use) and, when enabled, the workers. */
   async start(execute: (runId: string, signal: AbortSignal) => Promise<void>, pendingRunIds: () => Promise<string[]>): Promise<void> {
     // pg-boss's schema set-up and queue creation deadlock when two servers start at once: they
     // take turns under an advisory lock, as migrations do.
@@ -67,22 +78,19 @@ export class PgBossRunQueue implements RunQueue {
       await this.retryAbandonedJobs().catch((error) => this.logger.warn({ err: error }, "could not look for abandoned runs"));
     });
     if (!this.settings.worker) return;
-    this.workerId = await this.boss.work<{ runId: string }>(
-      QUEUE,
-      { pollingIntervalSeconds: this.settings.pollingIntervalSeconds, batchSize: 1 },
-      async ([job]) => {
-        if (!job) return;
-        try {
-          await execute(job.data.runId, this.abort.signal);
-        } catch (error) {
-          // Failing the job makes pg-boss retry it: another process (or this one after a
-          // restart) resumes the run from its current step.
-          const expected = error instanceof JobDeferredError;
-          this.logger[expected ? "info" : "warn"]({ runId: job.data.runId, reason: (error as Error).message }, "run execution deferred");
-          throw error;
-        }
-      },
-    );
+    // pg-boss 10 runs one job at a time per worker: concurrency is that many workers.
+    for (let i = 0; i < this.settings.concurrency; i++) {
+      const worker = { id: "" };
+      worker.id = await this.boss.work<{ runId: string }>(
+        QUEUE,
+        { pollingIntervalSeconds: Math.max(FALLBACK_POLLING_SECONDS, this.settings.pollingIntervalSeconds), batchSize: 1 },
+        async ([job]) => {
+          if (job) await this.slots.run(worker.id, () => this.executeLocked(job.data.runId, execute));
+        },
+      );
+      this.slots.add(worker.id);
+    }
+    this.slots.start(this.settings.pollingIntervalSeconds * 1000);
     // Runs accepted while no job could be written (a crash between commit and enqueue).
     for (const runId of await pendingRunIds()) await this.enqueue(runId);
   }
@@ -112,9 +120,29 @@ export class PgBossRunQueue implements RunQueue {
     }
   }
 
+  /** Executes a run under its advisory lock; any failure fails the job, and pg-boss retries it. */
+  private async executeLocked(runId: string, execute: (runId: string, signal: AbortSignal) => Promise<void>): Promise<void> {
+    try {
+      const lock = await this.locks.tryHold(runId);
+      if (!lock) throw new RunLockedError(`run ${runId} is being executed by another process`);
+      try {
+        // Interrupted at its next safe point when the server stops or the lock is lost.
+        await execute(runId, AbortSignal.any([this.abort.signal, lock.lost]));
+      } finally {
+        await lock.release();
+      }
+    } catch (error) {
+      // Failing the job makes pg-boss retry it: another process (or this one after a restart)
+      // resumes the run from its current step.
+      const expected = error instanceof JobDeferredError;
+      this.logger[expected ? "info" : "warn"]({ runId, reason: (error as Error).message }, "run execution deferred");
+      throw error;
+    }
+  }
+
   async enqueue(runId: string): Promise<void> {
     await this.boss.send(QUEUE, { runId }, { singletonKey: runId });
-    if (this.workerId) this.boss.notifyWorker(this.workerId);
+    this.slots.wakeOne();
   }
 
   /** Jobs waiting for a worker (created, or failed and due for a retry) and being executed: the queue's depth, for metrics. */
@@ -130,7 +158,9 @@ export class PgBossRunQueue implements RunQueue {
 
   /** Interrupts runs at their next safe point and waits for the worker to let go. */
   async stop(): Promise<void> {
+    this.slots.stop();
     this.abort.abort();
     await this.boss.stop({ graceful: true, wait: true, timeout: 15_000, close: true }).catch(() => undefined);
+    await this.locks.close();
   }
 }

@@ -1,9 +1,8 @@
 // Executes one provisioning run, step by step, persisting every transition and publishing it.
-// Safe to call again after any interruption: finished steps are skipped, and a per-run advisory
-// lock makes sure only one process executes a run at a time.
+// Safe to call again after any interruption: finished steps are skipped. The caller (the run
+// queue) holds the run's advisory lock, so only one process executes a run at a time.
 import { randomUUID } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
-import { advisoryLockKey as lockKey } from "../db/advisory-lock.js";
 import type { Database } from "../db/prisma.js";
 import { JobDeferredError } from "../jobs/run-queue.js";
 import { isDatabaseUnavailable } from "../db/availability.js";
@@ -27,8 +26,6 @@ export interface ExecutorSettings {
   maxRetryDelayMs: number;
 }
 
-/** The run is being executed by another process right now; try again later. */
-export class RunLockedError extends JobDeferredError {}
 /** The server is stopping; the run resumes from its current step elsewhere or after restart. */
 export class RunInterruptedError extends JobDeferredError {}
 
@@ -44,20 +41,6 @@ export class RunExecutor {
     private readonly settings: ExecutorSettings,
   ) {}
 
-  async execute(runId: string, signal: AbortSignal): Promise<void> {
-    const client = await this.database.pool.connect();
-    let locked = false;
-    try {
-      const key = lockKey(runId).toString();
-      locked = (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key])).rows[0]!.locked;
-      if (!locked) throw new RunLockedError(`run ${runId} is being executed by another process`);
-      await this.executeLocked(runId, signal);
-    } finally {
-      if (locked) await client.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey(runId).toString()]).catch(() => undefined);
-      client.release();
-    }
-  }
-
   private get prisma() {
     return this.database.prisma;
   }
@@ -67,7 +50,8 @@ export class RunExecutor {
     if (run) this.publish(run);
   }
 
-  private async executeLocked(runId: string, signal: AbortSignal): Promise<void> {
+  /** Executes the run from its current step; the caller holds the run's lock. */
+  async execute(runId: string, signal: AbortSignal): Promise<void> {
     const run = await this.prisma.provisioningRun.findUnique({ where: { id: runId }, include: { backend: true, steps: { orderBy: { position: "asc" } } } });
     if (!run || run.status === "SUCCEEDED" || run.status === "FAILED") return;
     await this.prisma.provisioningRun.update({ where: { id: runId }, data: { status: "RUNNING", startedAt: run.startedAt ?? new Date() } });

@@ -93,6 +93,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     {
       databaseUrl,
       worker: config.PROVISIONING_WORKER,
+      concurrency: config.PROVISIONING_CONCURRENCY,
       jobExpireSeconds: config.RUN_JOB_EXPIRE_SECONDS,
       maintenanceIntervalSeconds: config.JOB_MAINTENANCE_SECONDS,
       pollingIntervalSeconds: 0.5,

@@ -312,7 +312,7 @@ describe("fuzzing the configuration (CIDRs and every other variable)", () => {
   });
 
   it("any variable, any value: a configuration or a ConfigError, nothing else", () => {
-    const names = ["PORT", "HOST", "DATABASE_URL", "LOG_LEVEL", "ENCRYPTION_KEYS", "AWS_DEFAULT_CREDENTIALS", "AWS_ENDPOINT_URL", "INTROSPECTION", "DEBUG_ERRORS", "DATABASE_POOL_SIZE", "RATE_LIMIT_AUTH_FAILURES", "RATE_LIMIT_AWS_MUTATIONS", "STEP_ATTEMPTS", "ADMIN_TOKEN", "TRUST_PROXY"];
+    const names = ["PORT", "HOST", "DATABASE_URL", "LOG_LEVEL", "ENCRYPTION_KEYS", "AWS_DEFAULT_CREDENTIALS", "AWS_ENDPOINT_URL", "INTROSPECTION", "DEBUG_ERRORS", "DATABASE_POOL_SIZE", "PROVISIONING_CONCURRENCY", "RATE_LIMIT_AUTH_FAILURES", "RATE_LIMIT_AWS_MUTATIONS", "STEP_ATTEMPTS", "ADMIN_TOKEN", "TRUST_PROXY"];
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...names), fc.oneof(anyString(40), anyInt().map(String))), (env) => {
         try {
