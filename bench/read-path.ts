@@ -1,12 +1,15 @@
 // 1) The read path against its floor, and 5a) memory: the full stack (`node dist/src/main.js`:
 // Express 5 + Apollo Server 5 + type-graphql + Prisma 7) and a bare node:http + pg server running
 // the same SQL, each in its own process, loaded by autocannon from a third process.
+import { existsSync } from "node:fs";
+import { copyFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { countSql } from "../test/hardening/sql-counter.js";
 import { BARE_SQL } from "./bare-server.js";
+import { readProfile, splitByLayer, type LayerShare } from "./cpu-profile.js";
 import {
   ADMIN_TOKEN,
   cpuMs,
@@ -51,6 +54,8 @@ export interface ReadPathResult {
   full: Measured;
   bare: Measured;
   memory: { afterStartMiB: number; after10kMiB: number; after20kMiB: number; requests: number; non2xx: number };
+  /** The full stack's CPU under the same load, split by layer (a V8 CPU profile). */
+  profile: LayerShare[];
   /** V8 heap in use after a full GC, for the same server in this process: flat means no leak. */
   heap: { startMiB: number; after10kMiB: number; after20kMiB: number };
 }
@@ -74,6 +79,28 @@ async function heapAfterGc(databaseUrl: string, body: string, headers: Record<st
     return { startMiB, after10kMiB, after20kMiB: heapMiB() };
   } finally {
     await server.close();
+  }
+}
+
+/** A CPU profile of a full-stack process over `seconds` of load, after a warm-up, split by layer. */
+async function profileByLayer(start: (args: string[], extraEnv: Record<string, string>) => Promise<{ child: Child; url: string }>, body: string, headers: Record<string, string>, seconds: number): Promise<LayerShare[]> {
+  const file = path.join(os.tmpdir(), `backend-hub-read-path-${process.pid}.cpuprofile`);
+  const { child, url } = await start(["--import", path.join(ROOT, "bench/cpu-profile-preload.mjs")], { CPU_PROFILE_OUT: file });
+  try {
+    await runLoad({ url, body, headers, connections: CONNECTIONS, duration: 1 });
+    child.process.kill("SIGUSR2");
+    await sleep(100);
+    await runLoad({ url, body, headers, connections: CONNECTIONS, duration: seconds });
+    await rm(file, { force: true });
+    child.process.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(100);
+    await sleep(200); // the write is synchronous, but let it finish before reading
+    // BENCH_CPU_PROFILE=<path> keeps the profile (open it in Chrome DevTools' Performance panel).
+    if (process.env.BENCH_CPU_PROFILE) await copyFile(file, process.env.BENCH_CPU_PROFILE);
+    return splitByLayer(await readProfile(file));
+  } finally {
+    await child.stop();
+    await rm(file, { force: true });
   }
 }
 
@@ -174,6 +201,15 @@ export async function readPath(clusterUrl: string, log: (line: string) => void):
       `  ratios: the floor serves ${r(bareResult.requestsPerSecond, fullResult.requestsPerSecond)}× the requests/s; full stack / floor: p50 ${r(fullResult.latency.p50, bareResult.latency.p50)}×, p99 ${r(fullResult.latency.p99, bareResult.latency.p99)}×, CPU per request ${r(fullResult.cpuMsPerRequest, bareResult.cpuMsPerRequest)}×`,
     );
 
+    const startFull = async (args: string[], extraEnv: Record<string, string>) => {
+      const port = await freePort();
+      const child = startChild(path.join(ROOT, "dist/src/main.js"), { ...serverEnv(port), ...extraEnv }, args);
+      await waitFor200(`http://127.0.0.1:${port}/readyz`, performance.now(), 60_000, child);
+      return { child, url: `http://127.0.0.1:${port}/graphql` };
+    };
+    const profile = await profileByLayer(startFull, body, headers, QUICK ? 3 : 8);
+    log(`  full stack CPU by layer: ${profile.map((share) => `${share.layer} ${share.percent} %`).join(", ")}`);
+
     // 5a) Memory: a fresh full-stack process, resident memory at start and after 10,000 and 20,000 requests.
     const memoryPort = await freePort();
     full = startChild(path.join(ROOT, "dist/src/main.js"), serverEnv(memoryPort));
@@ -205,6 +241,7 @@ export async function readPath(clusterUrl: string, log: (line: string) => void):
       full: fullResult,
       bare: bareResult,
       memory: { afterStartMiB, after10kMiB, after20kMiB, requests: first.requestsTotal + second.requestsTotal, non2xx: first.non2xx + second.non2xx },
+      profile,
       heap,
     };
   } finally {
