@@ -2,7 +2,7 @@
 // Express 5 + Apollo Server 5 + type-graphql + Prisma 7) and a bare node:http + pg server running
 // the same SQL, each in its own process, loaded by autocannon from a third process.
 import { existsSync } from "node:fs";
-import { copyFile, rm } from "node:fs/promises";
+import { copyFile, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
@@ -54,6 +54,8 @@ export interface ReadPathResult {
   full: Measured;
   bare: Measured;
   memory: { afterStartMiB: number; after10kMiB: number; after20kMiB: number; requests: number; non2xx: number };
+  /** What the full stack's resident memory is made of after 20,000 requests (bench/memory-probe-preload.mjs). */
+  nonHeap: { label: string; mib: number }[];
   /** The full stack's CPU under the same load, split by layer (a V8 CPU profile). */
   profile: LayerShare[];
   /** V8 heap in use after a full GC, for the same server in this process: flat means no leak. */
@@ -104,6 +106,41 @@ async function profileByLayer(start: (args: string[], extraEnv: Record<string, s
   }
 }
 
+interface MemoryProbe {
+  usage: NodeJS.MemoryUsage;
+  heap: { malloced_memory: number; peak_malloced_memory: number };
+  rssAnonKiB: number;
+  rssFileKiB: number;
+  threads: number;
+  malloc: { heapKiB: number; arenaKiB: number; arenas: number };
+}
+
+/** Asks a process started with bench/memory-probe-preload.mjs what its memory is made of. */
+async function memoryBreakdown(child: Child, file: string): Promise<ReadPathResult["nonHeap"]> {
+  await rm(file, { force: true });
+  child.process.kill("SIGWINCH");
+  for (let i = 0; i < 50 && !existsSync(file); i++) await sleep(100);
+  await sleep(100);
+  const probe = JSON.parse(await readFile(file, "utf8")) as MemoryProbe;
+  await rm(file, { force: true });
+  const mib = (bytes: number) => round(bytes / 1024 ** 2);
+  const { usage, malloc } = probe;
+  const v8Heap = usage.heapTotal;
+  const buffers = usage.arrayBuffers;
+  const glibc = (malloc.heapKiB + malloc.arenaKiB) * 1024;
+  const otherAnonymous = Math.max(0, probe.rssAnonKiB * 1024 - v8Heap - buffers - glibc);
+  return [
+    { label: "resident set (RSS)", mib: mib(usage.rss) },
+    { label: `V8 heap, committed (in use: ${mib(usage.heapUsed)} MiB, most of the rest garbage not yet collected)`, mib: mib(v8Heap) },
+    { label: "array buffers (Buffers, WebAssembly memory of Prisma's query compiler)", mib: mib(buffers) },
+    { label: `native allocations: glibc's main heap`, mib: mib(malloc.heapKiB * 1024) },
+    { label: `native allocations: ${malloc.arenas} glibc thread arenas (${probe.threads} threads)`, mib: mib(malloc.arenaKiB * 1024) },
+    { label: "other anonymous memory (machine code of V8 and WebAssembly, stacks)", mib: mib(otherAnonymous) },
+    { label: "file-backed: the node binary and shared libraries", mib: mib(probe.rssFileKiB * 1024) },
+    { label: `V8's own malloc use now (peak since start: ${mib(probe.heap.peak_malloced_memory)} MiB)`, mib: mib(probe.heap.malloced_memory) },
+  ];
+}
+
 async function seed(databaseUrl: string): Promise<{ projectId: string; statements: string[] }> {
   // One start in this process applies the migrations, creates the admin and records the SQL of one request.
   const server = await startInProcess(databaseUrl);
@@ -135,7 +172,7 @@ async function post(url: string, body: string): Promise<string> {
 export async function readPath(clusterUrl: string, log: (line: string) => void): Promise<ReadPathResult> {
   const databaseUrl = await createDatabase(clusterUrl, "bench_read");
   const { projectId, statements } = await seed(databaseUrl);
-  const expected = [BARE_SQL.token, BARE_SQL.user, BARE_SQL.project, BARE_SQL.member, BARE_SQL.backends];
+  const expected = [BARE_SQL.tokenViewer, BARE_SQL.projectAccess, BARE_SQL.backends];
   const sameSql = statements.length === expected.length && statements.every((sql, i) => sql === expected[i]);
   if (!sameSql) log(`  note: the full stack's SQL differs from the bare server's:\n${statements.join("\n")}`);
 
@@ -212,7 +249,8 @@ export async function readPath(clusterUrl: string, log: (line: string) => void):
 
     // 5a) Memory: a fresh full-stack process, resident memory at start and after 10,000 and 20,000 requests.
     const memoryPort = await freePort();
-    full = startChild(path.join(ROOT, "dist/src/main.js"), serverEnv(memoryPort));
+    const probeFile = path.join(os.tmpdir(), `backend-hub-memory-${process.pid}.json`);
+    full = startChild(path.join(ROOT, "dist/src/main.js"), { ...serverEnv(memoryPort), MEMORY_PROBE_OUT: probeFile }, ["--import", path.join(ROOT, "bench/memory-probe-preload.mjs")]);
     await waitFor200(`http://127.0.0.1:${memoryPort}/readyz`, performance.now(), 60_000, full);
     await sleep(500);
     const afterStartMiB = rssMiB(full.pid);
@@ -224,6 +262,8 @@ export async function readPath(clusterUrl: string, log: (line: string) => void):
     await sleep(500);
     const after20kMiB = rssMiB(full.pid);
     log(`  memory: ${afterStartMiB} MiB after start, ${after10kMiB} MiB after 10,000 requests, ${after20kMiB} MiB after 20,000`);
+    const nonHeap = await memoryBreakdown(full, probeFile);
+    log(`  after 20,000: ${nonHeap.map((part) => `${part.label} ${part.mib} MiB`).join("; ")}`);
     await full.stop();
     full = undefined;
     const heap = await heapAfterGc(databaseUrl, body, headers);
@@ -242,6 +282,7 @@ export async function readPath(clusterUrl: string, log: (line: string) => void):
       bare: bareResult,
       memory: { afterStartMiB, after10kMiB, after20kMiB, requests: first.requestsTotal + second.requestsTotal, non2xx: first.non2xx + second.non2xx },
       profile,
+      nonHeap,
       heap,
     };
   } finally {

@@ -6,6 +6,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 
 export type { PrismaClient };
 
+
 export interface Database {
   pool: pg.Pool;
   prisma: PrismaClient;

@@ -2,6 +2,7 @@
 // parents a query touches. Never shared between requests (each caller sees only their data).
 import DataLoader from "dataloader";
 import type { PrismaClient } from "../db/prisma.js";
+import { hotRead, type Queryable } from "../db/hot-read.js";
 import type { Backend, Project, ProjectMember, User } from "../generated/prisma/client.js";
 import type { RunKind, RunStatus } from "../generated/prisma/enums.js";
 import type { RunView, StepView } from "../provisioning/run-view.js";
@@ -40,7 +41,13 @@ async function loadLastRuns(prisma: PrismaClient, backendIds: readonly string[])
   );
 }
 
-export function createLoaders(prisma: PrismaClient) {
+/**
+ * The backends of projects, on most reads (src/db/hot-read.ts). `*` keeps every column of Prisma's
+ * Backend model; test/db/hot-reads.test.ts checks the rows equal what Prisma reads.
+ */
+export const PROJECT_BACKENDS_SQL = 'SELECT * FROM "Backend" WHERE "projectId" = ANY($1::uuid[]) ORDER BY "createdAt", id';
+
+export function createLoaders(prisma: PrismaClient, pool: Queryable) {
   return {
     user: new DataLoader<string, User | null>(async (ids) => {
       const rows = await prisma.user.findMany({ where: { id: { in: [...ids] } } });
@@ -73,10 +80,7 @@ export function createLoaders(prisma: PrismaClient) {
     }),
     /** Every backend of each project in (createdAt, id) order; pages are cut from it. */
     projectBackends: new DataLoader<string, Backend[]>(async (projectIds) => {
-      const rows = await prisma.backend.findMany({
-        where: { projectId: { in: [...projectIds] } },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      });
+      const rows = await hotRead<Backend>(pool, PROJECT_BACKENDS_SQL, [projectIds]);
       return groupBy(rows, (row) => row.projectId, projectIds);
     }),
   };

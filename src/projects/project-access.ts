@@ -4,7 +4,7 @@ import { isGlobalAdmin, type Viewer } from "../users/viewer.js";
 import { ForbiddenError } from "../errors/errors.js";
 import type { ProjectRole } from "../generated/prisma/enums.js";
 import type { Project } from "../generated/prisma/client.js";
-import type { PrismaClient } from "../db/prisma.js";
+import { hotRead, type Queryable } from "../db/hot-read.js";
 import { roleAtLeast } from "./roles.js";
 import { isUuid } from "../errors/validation.js";
 
@@ -16,19 +16,24 @@ export interface ProjectAccess {
   effectiveRole: ProjectRole;
 }
 
+/**
+ * Most operations start here: the project and the caller's membership in one statement (see
+ * Queryable). `p.*` keeps every column of Prisma's Project model; test/db/hot-reads.test.ts
+ * checks the row equals what Prisma reads.
+ */
+export const PROJECT_ACCESS_SQL =
+  'SELECT p.*, m.role AS "memberRole" FROM "Project" p LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE p.id = $1';
+
 export class ProjectAccessService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly pool: Queryable) {}
 
   /** The caller's access to a project, or null when it does not exist or is not visible. */
   async find(viewer: Viewer, projectId: string): Promise<ProjectAccess | null> {
     if (!isUuid(projectId)) return null;
-    const project = await this.prisma.project.findUnique({
-      where: { id: projectId },
-      include: { members: { where: { userId: viewer.userId } } },
-    });
-    if (!project) return null;
-    const { members, ...plain } = project;
-    return toAccess(viewer, plain, members[0]?.role ?? null);
+    const [row] = await hotRead<Project & { memberRole: ProjectRole | null }>(this.pool, PROJECT_ACCESS_SQL, [projectId, viewer.userId]);
+    if (!row) return null;
+    const { memberRole, ...project } = row;
+    return toAccess(viewer, project, memberRole);
   }
 
   /** Like find, then FORBIDDEN unless the caller has at least `role`. */

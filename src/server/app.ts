@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
@@ -154,6 +154,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...httpGuards.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // No cache hints in this schema; Apollo's default plugin would still run a hook on every field.
+      ApolloServerPluginCacheControlDisabled(),
       graphqlMetricsPlugin<Context>(metrics),
       { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
     ],

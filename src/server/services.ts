@@ -48,7 +48,7 @@ export interface ServiceDeps {
 }
 
 export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled, runQueue, events, launchRetry, database, logger, reconciliation, audit, reconcilerListeners }: ServiceDeps) {
-  const access = new ProjectAccessService(prisma);
+  const access = new ProjectAccessService(database.pool);
   const credentials = new BackendCredentials(keyring);
   const deletion = new BackendDeletion(prisma, aws, credentials);
   const backends = new BackendsService(prisma, access, new AwsDiscoveryService(aws), aws, credentials, { defaultCredentialsEnabled }, deletion);
@@ -65,7 +65,7 @@ export function createServices({ prisma, aws, keyring, defaultCredentialsEnabled
     access,
     credentials,
     users: new UsersService(prisma),
-    tokens: new TokensService(prisma),
+    tokens: new TokensService(prisma, database.pool),
     projects: new ProjectsService(prisma, access),
     backends,
     deletion,

@@ -76,9 +76,9 @@ export function createOperationGuards(settings: OperationGuardSettings, deps: Op
       services,
       events,
       rateLimits,
-      loaders: createLoaders(database.prisma),
+      loaders: createLoaders(database.prisma, database.pool),
       logger: logger.child({ requestId }),
     }),
-    freshContext: (context) => ({ ...context, loaders: createLoaders(database.prisma) }),
+    freshContext: (context) => ({ ...context, loaders: createLoaders(database.prisma, database.pool) }),
   };
 }
