@@ -163,10 +163,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await apollo.start();
 
   app.use(requestLogging(logger));
-  app.use(healthRoutes(database));
-  app.use(metricsRoute(metrics, config.METRICS_TOKEN));
+  // The playground takes a browser's GET /graphql, so it comes first; then /graphql, ahead of the
+  // rarer routes, since Express tries them in order for every request.
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use("/graphql", utf8BodiesOnly, express.json({ limit: BODY_LIMIT }), jsonBodyErrors(BODY_LIMIT), expressMiddleware(apollo, { context: apolloContext(guards) }));
+  app.use(healthRoutes(database));
+  app.use(metricsRoute(metrics, config.METRICS_TOKEN));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
