@@ -60,18 +60,32 @@ export function afterKey(after: SortKey | undefined) {
 
 export const keysetOrder = [{ createdAt: "asc" as const }, { id: "asc" as const }];
 
+/** An edge whose cursor is encoded only if the query asks for it (most reads do not). */
+function edgeOf<T extends SortKey>(node: T): { cursor: string; node: T } {
+  return {
+    node,
+    get cursor() {
+      return encodeCursor(node);
+    },
+  };
+}
+
 /** Builds the connection from rows fetched with `take` = page size + 1. */
 export function toPage<T extends SortKey>(rows: T[], request: PageRequest): Page<T> {
   const size = request.take - 1;
   const nodes = rows.slice(0, size);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  const edges = nodes.map(edgeOf);
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > size,
       hasPreviousPage: request.after !== undefined,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
 }
