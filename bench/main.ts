@@ -6,6 +6,7 @@ import path from "node:path";
 import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
 import { createLogger } from "../src/logging/logger.js";
 import { discoveryLatency, provisioningCost, startMoto, type DiscoveryResult, type ProvisioningResult } from "./aws.js";
+import { provisioningConcurrency, type ConcurrencyResult } from "./concurrency.js";
 import { createDatabase, describeMachine, QUICK, ROOT, withDb, type Machine } from "./lib.js";
 import { readPath, type ReadPathResult } from "./read-path.js";
 import { renderReport } from "./report.js";
@@ -21,6 +22,7 @@ export interface BenchResults {
   discovery?: DiscoveryResult;
   provisioning?: ProvisioningResult;
   startup?: StartupResult;
+  concurrency?: ConcurrencyResult;
   failures: string[];
 }
 
@@ -61,6 +63,10 @@ export async function main(): Promise<void> {
     results.provisioning = await section("provisioning", "4) AWS calls of provisioning", async () => {
       moto ??= await startMoto();
       return provisioningCost(cluster.url, moto, log);
+    });
+    results.concurrency = await section("concurrency", "6) Provisioning runs at once, with 100 ms added to every AWS call", async () => {
+      moto ??= await startMoto();
+      return provisioningConcurrency(cluster.url, moto, log);
     });
     results.startup = await section("startup", "5) Start-up", async () => startup(await createDatabase(cluster.url, "bench_startup"), log));
   } finally {
