@@ -8,9 +8,9 @@ import { Session } from "node:inspector/promises";
 import type { AwsCallRecord } from "../src/aws/clients.js";
 import { awsIamPolicyDocument } from "../src/aws/iam-policy.js";
 import { loadConfig } from "../src/config/config.js";
-import { on, startFaultProxy, type ProxiedRequest } from "../test/support/fault-proxy.js";
 import type { MotoServer } from "../test/support/moto.js";
 import { createBucket, createIamUser } from "../test/support/moto-iam.js";
+import { startProxyProcess, wallClock, type ProxiedCall } from "./proxy-process.js";
 import { cpuMs, createDatabase, gql, round, sleep, startInProcess, withDb } from "./lib.js";
 
 const LATENCY_MS = 100;
@@ -41,7 +41,7 @@ export interface ConcurrencyBatch {
   maxInFlight: number;
   /** Mean time of one AWS request at the proxy, less the added latency: moto's own time. */
   awsMeanMs: number;
-  /** CPU used during the batch by this process (server, proxy, benchmark) and by moto. */
+  /** CPU used during the batch by this process (server and benchmark; the proxy has its own) and by moto. */
   cpuMs: { node: number; moto: number | null };
   /** Share of the batch's wall time with no AWS request open at the proxy (our own time). */
   idleShare: number;
@@ -59,7 +59,7 @@ export interface ConcurrencyResult {
   concurrent20Ratio: number;
 }
 
-export function maxInFlight(requests: ProxiedRequest[]): number {
+export function maxInFlight(requests: ProxiedCall[]): number {
   const events: [number, number][] = [];
   for (const request of requests) {
     events.push([request.startedAt, 1]);
@@ -88,7 +88,7 @@ export function findMotoPid(port: number): number | null {
 }
 
 /** Fraction of [from, to] during which no request was open. */
-function idleShare(requests: ProxiedRequest[], from: number, to: number): number {
+function idleShare(requests: ProxiedCall[], from: number, to: number): number {
   const spans = requests.map((r) => [r.startedAt, r.endedAt ?? to] as const).sort((a, b) => a[0] - b[0]);
   let covered = 0;
   let end = from;
@@ -102,7 +102,8 @@ function idleShare(requests: ProxiedRequest[], from: number, to: number): number
 
 export async function provisioningConcurrency(clusterUrl: string, moto: MotoServer, log: (line: string) => void): Promise<ConcurrencyResult> {
   await moto.reset();
-  const proxy = await startFaultProxy(moto.endpoint);
+  // The proxy runs in a process of its own: it stands in for the network, not for our CPU.
+  const proxy = await startProxyProcess(moto.endpoint);
   const databaseUrl = await createDatabase(clusterUrl, "bench_concurrency");
   const calls: (AwsCallRecord & { at: number })[] = [];
   const server = await startInProcess(
@@ -128,14 +129,15 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
       if (created.createAwsBackend.userErrors.length) throw new Error(JSON.stringify(created.createAwsBackend.userErrors));
       backends.push({ id: created.createAwsBackend.backend.id, bucket });
     }
-    proxy.addRule({ match: on.any(), fault: { kind: "latency", ms: LATENCY_MS } });
+    await proxy.addLatency(LATENCY_MS);
 
     const batch = async (label: string, chosen: { id: string; bucket: string }[]): Promise<ConcurrencyBatch> => {
-      proxy.clearRequests();
+      await proxy.clearRequests();
       calls.length = 0;
       const motoCpuBefore = motoPid ? cpuMs(motoPid) : 0;
       const nodeCpuBefore = process.cpuUsage();
       const started = performance.now();
+      const startedWall = wallClock();
       const runIds = await Promise.all(
         chosen.map(async ({ id }) => {
           const { provisionBackend } = await gql(server.url, PROVISION, { id });
@@ -157,6 +159,7 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
       const ms = performance.now() - started;
       const nodeCpu = process.cpuUsage(nodeCpuBefore);
       const cpu = { node: round((nodeCpu.user + nodeCpu.system) / 1000, 0), moto: motoPid ? round(cpuMs(motoPid) - motoCpuBefore, 0) : null };
+      const requests = await proxy.requests();
       const details = await withDb(databaseUrl, async (db) => {
         const runs = await db.query<{ id: string; status: string; error: string | null; queued: number }>(
           `SELECT id, status::text, error, EXTRACT(EPOCH FROM ("startedAt" - "createdAt")) * 1000 AS queued FROM "ProvisioningRun" WHERE id = ANY($1::uuid[])`,
@@ -191,10 +194,10 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
         stepMeanMs: Object.fromEntries(details.steps.map((step) => [step.name, round(step.ms, 0)])),
         queuedMsMax: round(Math.max(...details.runs.map((run) => Number(run.queued))), 0),
         awsCalls: calls.length,
-        maxInFlight: maxInFlight(proxy.requests),
+        maxInFlight: maxInFlight(requests),
         cpuMs: cpu,
-        awsMeanMs: round(proxy.requests.reduce((sum, r) => sum + (r.endedAt ?? r.startedAt) - r.startedAt - LATENCY_MS, 0) / Math.max(1, proxy.requests.length), 0),
-        idleShare: round(idleShare(proxy.requests, started, started + ms), 2),
+        awsMeanMs: round(requests.reduce((sum, r) => sum + (r.endedAt ?? r.startedAt) - r.startedAt - LATENCY_MS, 0) / Math.max(1, requests.length), 0),
+        idleShare: round(idleShare(requests, startedWall, startedWall + ms), 2),
         creates,
         errors: details.runs.filter((run) => run.error).map((run) => run.error!),
       };
