@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
 import { createLogger } from "../src/logging/logger.js";
 import { discoveryLatency, provisioningCost, startMoto, type DiscoveryResult, type ProvisioningResult } from "./aws.js";
 import { provisioningConcurrency, type ConcurrencyResult } from "./concurrency.js";
+import { discoveryAtScale, type DiscoveryScaleResult } from "./discovery-scale.js";
 import { createDatabase, describeMachine, QUICK, ROOT, withDb, type Machine } from "./lib.js";
 import { readPath, type ReadPathResult } from "./read-path.js";
 import { renderReport } from "./report.js";
@@ -23,6 +24,7 @@ export interface BenchResults {
   provisioning?: ProvisioningResult;
   startup?: StartupResult;
   concurrency?: ConcurrencyResult;
+  discoveryScale?: DiscoveryScaleResult;
   failures: string[];
 }
 
@@ -67,6 +69,10 @@ export async function main(): Promise<void> {
     results.concurrency = await section("concurrency", "6) Provisioning runs at once, with 100 ms added to every AWS call", async () => {
       moto ??= await startMoto();
       return provisioningConcurrency(cluster.url, moto, log);
+    });
+    results.discoveryScale = await section("discovery-scale", "7) Discovery of an account with 300 buckets in 6 regions, 100 ms added to every AWS call", async () => {
+      moto ??= await startMoto();
+      return discoveryAtScale(cluster.url, moto, log, QUICK ? 1 : 3);
     });
     results.startup = await section("startup", "5) Start-up", async () => startup(await createDatabase(cluster.url, "bench_startup"), log));
   } finally {
