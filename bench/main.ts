@@ -8,6 +8,7 @@ import { createLogger } from "../src/logging/logger.js";
 import { discoveryLatency, provisioningCost, startMoto, type DiscoveryResult, type ProvisioningResult } from "./aws.js";
 import { provisioningConcurrency, type ConcurrencyResult } from "./concurrency.js";
 import { discoveryAtScale, type DiscoveryScaleResult } from "./discovery-scale.js";
+import { instanceSyncAtScale, type SyncResult } from "./sync.js";
 import { createDatabase, describeMachine, QUICK, ROOT, withDb, type Machine } from "./lib.js";
 import { readPath, type ReadPathResult } from "./read-path.js";
 import { renderReport } from "./report.js";
@@ -25,6 +26,7 @@ export interface BenchResults {
   startup?: StartupResult;
   concurrency?: ConcurrencyResult;
   discoveryScale?: DiscoveryScaleResult;
+  sync?: SyncResult;
   failures: string[];
 }
 
@@ -73,6 +75,10 @@ export async function main(): Promise<void> {
     results.discoveryScale = await section("discovery-scale", "7) Discovery of an account with 300 buckets in 6 regions, 100 ms added to every AWS call", async () => {
       moto ??= await startMoto();
       return discoveryAtScale(cluster.url, moto, log, QUICK ? 1 : 3);
+    });
+    results.sync = await section("sync", "8) One instance sync round over 2,000 instances", async () => {
+      moto ??= await startMoto();
+      return instanceSyncAtScale(cluster.url, moto, log);
     });
     results.startup = await section("startup", "5) Start-up", async () => startup(await createDatabase(cluster.url, "bench_startup"), log));
   } finally {
