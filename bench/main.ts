@@ -1,5 +1,6 @@
-// `npm run bench`: every benchmark of issue 7's Performance section, on this machine, printed and
-// written to bench/results.md. Not part of `npm test`.
+// `npm run bench`: every benchmark of issue 7's Performance section and issue 12's scale goals, on
+// this machine, printed and written to bench/results.md (BENCH_JSON=<path>: the headline figures as
+// JSON too). Not part of `npm test`.
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { discoveryAtScale, type DiscoveryScaleResult } from "./discovery-scale.j
 import { instanceSyncAtScale, type SyncResult } from "./sync.js";
 import { createDatabase, describeMachine, QUICK, ROOT, withDb, type Machine } from "./lib.js";
 import { readPath, type ReadPathResult } from "./read-path.js";
+import { figures } from "./figures.js";
 import { renderReport } from "./report.js";
 import { sqlCounts, type SqlCountsResult } from "./sql-counts.js";
 import { startup, type StartupResult } from "./startup.js";
@@ -87,6 +89,11 @@ export async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 
+  // BENCH_JSON=<path>: the headline figures (null for a section that did not run), written in every mode.
+  if (process.env.BENCH_JSON) {
+    await writeFile(path.resolve(process.env.BENCH_JSON), `${JSON.stringify(figures(results), null, 2)}\n`);
+    log(`Figures written to ${process.env.BENCH_JSON}`);
+  }
   const report = renderReport(results);
   if (!only) {
     await writeFile(path.join(ROOT, "bench/results.md"), report);
