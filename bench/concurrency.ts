@@ -14,6 +14,7 @@ import { startProxyProcess, wallClock, type ProxiedCall } from "./proxy-process.
 import { cpuMs, createDatabase, gql, round, sleep, startInProcess, withDb } from "./lib.js";
 
 const LATENCY_MS = 100;
+const READ_OPERATION = /^(Get|List|Describe|Head|Simulate|Lookup|Search)/;
 const CONCURRENT = 20;
 const PROVISION = `mutation($id: ID!) { provisionBackend(id: $id) { run { id } userErrors { code message } } }`;
 const CREATE_PROJECT = `mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`;
@@ -45,8 +46,10 @@ export interface ConcurrencyBatch {
   cpuMs: { node: number; moto: number | null };
   /** Share of the batch's wall time with no AWS request open at the proxy (our own time). */
   idleShare: number;
-  /** Create* calls per backend (operation → how many backends made it once, how many more than once). */
-  creates: { operation: string; once: number; moreThanOnce: number }[];
+  /** AWS calls that create or change something, by operation. */
+  writes: Record<string, number>;
+  /** The distinct numbers of resources recorded per backend (one number: every backend has as many). */
+  resourcesPerBackend: number[];
   errors: string[];
 }
 
@@ -57,6 +60,8 @@ export interface ConcurrencyResult {
   twenty: ConcurrencyBatch;
   /** time(20) / time(1): the goal is ≤ 2. */
   concurrent20Ratio: number;
+  /** Each write made 20 times as often as by the lone run, and every backend holds as many recorded resources: each resource created once. */
+  createdOnce: boolean;
 }
 
 export function maxInFlight(requests: ProxiedCall[]): number {
@@ -173,20 +178,12 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
       });
       const outcomes: Record<string, number> = {};
       for (const run of details.runs) outcomes[run.status] = (outcomes[run.status] ?? 0) + 1;
-      // Each backend's Create* calls, by the bucket its resources are named after.
-      const perBackend = new Map<string, Map<string, number>>();
-      for (const call of calls) {
-        if (!/^(Create|Put|Add|Attach|Authorize)/.test(call.operation)) continue;
-        const owner = chosen.find(({ bucket }) => JSON.stringify(call.parameters).includes(bucket))?.bucket ?? "?";
-        const counts = perBackend.get(call.operation) ?? new Map<string, number>();
-        counts.set(owner, (counts.get(owner) ?? 0) + 1);
-        perBackend.set(call.operation, counts);
-      }
-      const creates = [...perBackend].map(([operation, counts]) => ({
-        operation,
-        once: [...counts.values()].filter((n) => n === 1).length,
-        moreThanOnce: [...counts.values()].filter((n) => n > 1).length,
-      }));
+      // The calls that create or change something, by operation.
+      const writes: Record<string, number> = {};
+      for (const call of calls) if (!READ_OPERATION.test(call.operation)) writes[`${call.service}:${call.operation}`] = (writes[`${call.service}:${call.operation}`] ?? 0) + 1;
+      const resources = await withDb(databaseUrl, async (db) =>
+        (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "BackendResource" WHERE "backendId" = ANY($1::uuid[]) GROUP BY "backendId"`, [chosen.map(({ id }) => id)])).rows.map((row) => row.n),
+      );
       const result: ConcurrencyBatch = {
         runs: runIds.length,
         ms: round(ms, 0),
@@ -198,7 +195,8 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
         cpuMs: cpu,
         awsMeanMs: round(requests.reduce((sum, r) => sum + (r.endedAt ?? r.startedAt) - r.startedAt - LATENCY_MS, 0) / Math.max(1, requests.length), 0),
         idleShare: round(idleShare(requests, startedWall, startedWall + ms), 2),
-        creates,
+        writes,
+        resourcesPerBackend: [...new Set(resources)],
         errors: details.runs.filter((run) => run.error).map((run) => run.error!),
       };
       log(
@@ -224,7 +222,13 @@ export async function provisioningConcurrency(clusterUrl: string, moto: MotoServ
     }
     const concurrent20Ratio = round(twenty.ms / one.ms, 2);
     log(`  time(${CONCURRENT}) / time(1) = ${concurrent20Ratio} (goal ≤ 2)`);
-    return { latencyMs: LATENCY_MS, concurrency, one, twenty, concurrent20Ratio };
+    const operations = new Set([...Object.keys(one.writes), ...Object.keys(twenty.writes)]);
+    const createdOnce =
+      [...operations].every((operation) => (twenty.writes[operation] ?? 0) === CONCURRENT * (one.writes[operation] ?? 0)) &&
+      twenty.resourcesPerBackend.length === 1 &&
+      twenty.resourcesPerBackend[0] === one.resourcesPerBackend[0];
+    log(`  each resource created once (the lone run's writes × ${CONCURRENT}, the same resources recorded per backend): ${createdOnce ? "yes" : "NO"}`);
+    return { latencyMs: LATENCY_MS, concurrency, one, twenty, concurrent20Ratio, createdOnce };
   } finally {
     await server.close();
     await proxy.stop();

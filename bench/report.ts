@@ -191,10 +191,9 @@ export function renderReport(results: BenchResults): string {
     lines.push("Mean time of each step (ms, from the steps' own timestamps):", "", `| Step | 1 run | ${concurrency.twenty.runs} runs |`, "|---|---:|---:|");
     for (const step of steps) lines.push(`| ${step} | ${concurrency.one.stepMeanMs[step]} | ${concurrency.twenty.stepMeanMs[step] ?? "?"} |`);
     lines.push("");
-    const creates = concurrency.twenty.creates;
-    const repeated = creates.filter((item) => item.moreThanOnce > 0);
+    const operations = [...new Set([...Object.keys(concurrency.one.writes), ...Object.keys(concurrency.twenty.writes)])].sort();
     lines.push(
-      `Every resource created once: ${repeated.length === 0 ? "yes" : "**no**"} (${creates.map((item) => `${item.operation} ×1 for ${item.once} backends${item.moreThanOnce ? `, more than once for ${item.moreThanOnce}` : ""}`).join("; ")}).${concurrency.twenty.errors.length ? ` Errors: ${concurrency.twenty.errors.join("; ")}` : ""}`,
+      `Every resource created once: ${concurrency.createdOnce ? "yes" : "**no**"}: the ${concurrency.twenty.runs} runs made each write ${concurrency.twenty.runs} times as often as the lone run (${operations.map((operation) => `${operation} ${concurrency.one.writes[operation] ?? 0} → ${concurrency.twenty.writes[operation] ?? 0}`).join(", ")}), and every backend recorded ${concurrency.twenty.resourcesPerBackend.join(" or ")} resources (the lone run: ${concurrency.one.resourcesPerBackend.join(", ")}).${concurrency.twenty.errors.length ? ` Errors: ${concurrency.twenty.errors.join("; ")}` : ""}`,
       "",
       "Twenty runs share one event loop, one connection pool and one moto: what the ratio measures beyond 1 is the work that does not overlap, chiefly our CPU per run (SQL statements, the AWS SDK) and moto's (single Python process), both visible in the CPU column.",
       "",
