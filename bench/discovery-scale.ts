@@ -7,7 +7,7 @@ import type { MotoServer } from "../test/support/moto.js";
 import { createIamUser, policy } from "../test/support/moto-iam.js";
 import { maxInFlight } from "./concurrency.js";
 import { createDatabase, gql, median, round, startInProcess } from "./lib.js";
-import { startProxyProcess, type ProxiedCall } from "./proxy-process.js";
+import { startProxyProcess, wallClock, type ProxiedCall } from "./proxy-process.js";
 
 const LATENCY_MS = 100;
 const BUCKETS = 300;
@@ -36,6 +36,8 @@ export interface DiscoveryScaleResult {
   bucketsPlaced: number;
   userErrors: string[];
   runs: number;
+  /** The last run's AWS requests: action, region, start–end in ms from the mutation's start. */
+  timeline: string;
 }
 
 export async function discoveryAtScale(clusterUrl: string, moto: MotoServer, log: (line: string) => void, runs = 3): Promise<DiscoveryScaleResult> {
@@ -68,19 +70,24 @@ export async function discoveryAtScale(clusterUrl: string, moto: MotoServer, log
       const times: number[] = [];
       let requests: ProxiedCall[] = [];
       let answer: any;
+      let timeline = "";
       for (let i = 0; i < runs; i++) {
         await proxy.clearRequests();
         const started = performance.now();
+        const startedWall = wallClock();
         answer = (await gql(server.url, DISCOVER, { input })).discoverAwsBackend;
         times.push(performance.now() - started);
         requests = await proxy.requests();
+        timeline = requests
+          .map((request) => `${request.action}${request.region === "us-east-1" ? "" : `@${request.region}`} ${Math.round(request.startedAt - startedWall)}–${Math.round((request.endedAt ?? 0) - startedWall)}`)
+          .join(", ");
       }
-      return { ms: median(times), requests, answer };
+      return { ms: median(times), requests, answer, timeline };
     };
     await gql(server.url, DISCOVER, { input }); // every region's client exists, connections open
     const base = await timed();
     await proxy.addLatency(LATENCY_MS);
-    const { ms, requests, answer } = await timed();
+    const { ms, requests, answer, timeline } = await timed();
     const byOperation: Record<string, number> = {};
     for (const request of requests) {
       const name = `${request.service}:${request.action}`;
@@ -102,10 +109,12 @@ export async function discoveryAtScale(clusterUrl: string, moto: MotoServer, log
       bucketsPlaced: placed,
       userErrors: (answer.userErrors as { code: string }[]).map((error) => error.code),
       runs,
+      timeline,
     };
     log(
       `  ${BUCKETS} buckets: ${result.ms} ms = ${result.rounds300Buckets} × ${LATENCY_MS} ms (without the added latency ${result.baseMs} ms), ${result.awsRequests} AWS requests ${JSON.stringify(byOperation)}, at most ${result.maxInFlight} in flight, ${result.throttled} throttled (${result.failed} answers ≥ 400), ${placed}/${BUCKETS} buckets in the right region, userErrors ${result.userErrors.join(", ") || "none"}`,
     );
+    log(`  the last run's AWS requests (ms from the mutation's start): ${timeline}`);
     return result;
   } finally {
     await server.close();

@@ -210,6 +210,7 @@ export function renderReport(results: BenchResults): string {
     lines.push("| Time (ms) | Rounds (time / 100 ms) | Without added latency (ms) | AWS requests | Most in flight | Throttled | Buckets placed right | userErrors |", "|---:|---:|---:|---:|---:|---:|---:|---|");
     lines.push(`| ${scale.ms} | **${scale.rounds300Buckets}** | ${scale.baseMs} | ${scale.awsRequests} | ${scale.maxInFlight} | ${scale.throttled} | ${scale.bucketsPlaced} / ${scale.buckets} | ${scale.userErrors.join(", ") || "none"} |`, "");
     lines.push(`Calls: ${Object.entries(scale.byOperation).map(([operation, count]) => `${operation} × ${count}`).join(", ")}. moto names no bucket's region in ListBuckets (AWS does, and then no further call is made), so the buckets are placed with one filtered listing per enabled region, all in one bounded round; moto answers those one at a time (one Python process), which is most of the time without added latency.`, "");
+    if (scale.timeline) lines.push(`The last run's AWS requests, start–end in ms from the mutation's start: ${scale.timeline}.`, "");
   }
 
   const sync = results.sync;
