@@ -1,13 +1,18 @@
-// `npm run bench`: every benchmark of issue 7's Performance section, on this machine, printed and
-// written to bench/results.md. Not part of `npm test`.
+// `npm run bench`: every benchmark of issue 7's Performance section and issue 12's scale goals, on
+// this machine, printed and written to bench/results.md (BENCH_JSON=<path>: the headline figures as
+// JSON too). Not part of `npm test`.
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
 import { createLogger } from "../src/logging/logger.js";
 import { discoveryLatency, provisioningCost, startMoto, type DiscoveryResult, type ProvisioningResult } from "./aws.js";
+import { provisioningConcurrency, type ConcurrencyResult } from "./concurrency.js";
+import { discoveryAtScale, type DiscoveryScaleResult } from "./discovery-scale.js";
+import { instanceSyncAtScale, type SyncResult } from "./sync.js";
 import { createDatabase, describeMachine, QUICK, ROOT, withDb, type Machine } from "./lib.js";
 import { readPath, type ReadPathResult } from "./read-path.js";
+import { figures } from "./figures.js";
 import { renderReport } from "./report.js";
 import { sqlCounts, type SqlCountsResult } from "./sql-counts.js";
 import { startup, type StartupResult } from "./startup.js";
@@ -21,6 +26,9 @@ export interface BenchResults {
   discovery?: DiscoveryResult;
   provisioning?: ProvisioningResult;
   startup?: StartupResult;
+  concurrency?: ConcurrencyResult;
+  discoveryScale?: DiscoveryScaleResult;
+  sync?: SyncResult;
   failures: string[];
 }
 
@@ -62,6 +70,18 @@ export async function main(): Promise<void> {
       moto ??= await startMoto();
       return provisioningCost(cluster.url, moto, log);
     });
+    results.concurrency = await section("concurrency", "6) Provisioning runs at once, with 100 ms added to every AWS call", async () => {
+      moto ??= await startMoto();
+      return provisioningConcurrency(cluster.url, moto, log);
+    });
+    results.discoveryScale = await section("discovery-scale", "7) Discovery of an account with 300 buckets in 6 regions, 100 ms added to every AWS call", async () => {
+      moto ??= await startMoto();
+      return discoveryAtScale(cluster.url, moto, log, QUICK ? 1 : 3);
+    });
+    results.sync = await section("sync", "8) One instance sync round over 2,000 instances", async () => {
+      moto ??= await startMoto();
+      return instanceSyncAtScale(cluster.url, moto, log);
+    });
     results.startup = await section("startup", "5) Start-up", async () => startup(await createDatabase(cluster.url, "bench_startup"), log));
   } finally {
     await moto?.stop();
@@ -69,6 +89,11 @@ export async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 
+  // BENCH_JSON=<path>: the headline figures (null for a section that did not run), written in every mode.
+  if (process.env.BENCH_JSON) {
+    await writeFile(path.resolve(process.env.BENCH_JSON), `${JSON.stringify(figures(results), null, 2)}\n`);
+    log(`Figures written to ${process.env.BENCH_JSON}`);
+  }
   const report = renderReport(results);
   if (!only) {
     await writeFile(path.join(ROOT, "bench/results.md"), report);

@@ -17,6 +17,8 @@ export class RunLocks {
   private connection?: Promise<{ client: pg.Client; lost: AbortController }>;
   /** Runs locked here: the same session would get the same advisory lock again (locks are re-entrant). */
   private readonly held = new Set<string>();
+  /** The shared connection's last statement: the next waits for it (pg deprecates queueing queries on a client). */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly databaseUrl: string,
@@ -30,7 +32,7 @@ export class RunLocks {
     try {
       const { client, lost } = await this.connect();
       const key = advisoryLockKey(runId).toString();
-      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key]);
+      const { rows } = await this.serial(() => client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key]));
       if (!rows[0]?.locked) {
         this.held.delete(runId);
         return null;
@@ -39,13 +41,20 @@ export class RunLocks {
         lost: lost.signal,
         release: async () => {
           this.held.delete(runId);
-          if (!lost.signal.aborted) await client.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
+          if (!lost.signal.aborted) await this.serial(() => client.query("SELECT pg_advisory_unlock($1::bigint)", [key])).catch(() => undefined);
         },
       };
     } catch (error) {
       this.held.delete(runId);
       throw error;
     }
+  }
+
+  /** Runs `statement` once the shared connection's previous one has finished. */
+  private serial<T>(statement: () => Promise<T>): Promise<T> {
+    const next = this.last.then(statement, statement);
+    this.last = next.catch(() => undefined);
+    return next;
   }
 
   async close(): Promise<void> {

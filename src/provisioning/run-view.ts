@@ -33,6 +33,18 @@ export async function loadRunView(prisma: PrismaClient, runId: string): Promise<
   });
 }
 
+/** A step's fields as the view shows them, from a whole step row. */
+export function stepFields(step: StepView): StepView {
+  const { name, status, resourceId, attempts, message, startedAt, finishedAt } = step;
+  return { name, status, resourceId, attempts, message, startedAt, finishedAt };
+}
+
+/** A run's own fields as the view shows them (no steps), from a whole run row. */
+export function runFields(run: Omit<RunView, "steps">): Omit<RunView, "steps"> {
+  const { id, backendId, kind, status, error, createdAt, startedAt, finishedAt } = run;
+  return { id, backendId, kind, status, error, createdAt, startedAt, finishedAt };
+}
+
 const DATE_KEYS = ["createdAt", "startedAt", "finishedAt"] as const;
 const revive = (value: unknown) => (typeof value === "string" ? new Date(value) : null);
 
