@@ -39,6 +39,7 @@ import { graphqlMetricsPlugin, withWebSocketMetrics } from "../metrics/graphql-m
 import { metricsRoute } from "../metrics/metrics-route.js";
 import { reconcilerListeners } from "./reconciler-listeners.js";
 import { countingFinishedRuns, createMetrics } from "./operations.js";
+import { StartupTimeline } from "./startup-timeline.js";
 
 export interface RunningServer {
   url: string;
@@ -67,18 +68,19 @@ const BODY_LIMIT = "1mb";
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const timeline = new StartupTimeline();
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
   let embedded: EmbeddedDatabase | undefined;
-  const databaseUrl = config.DATABASE_URL ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
+  const databaseUrl = config.DATABASE_URL ?? (embedded = await timeline.time("embeddedDatabase", () => startEmbeddedPostgres(config.dataDir, logger))).url;
   try {
-    const { applied } = await migrate(databaseUrl);
+    const { applied } = await timeline.time("migrate", () => migrate(databaseUrl));
     if (applied.length) logger.info({ applied }, "migrations applied");
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
   const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
-  const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
+  const { keyring, warning } = await timeline.time("keyring", () => loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir }));
   if (warning) logger.warn(warning);
   const metrics = createMetrics(config, database, () => runQueue);
   const aws = createAwsClientFactory({
@@ -87,7 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     observer: (call, outcome, seconds) => metrics.observeAwsCall(call.service, call.action, outcome, seconds),
   });
   const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
-  await eventTarget.start();
+  await timeline.time("eventListener", () => eventTarget.start());
   const events = new EventBus(eventTarget);
   const runQueue = new PgBossRunQueue(
     {
@@ -115,23 +117,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
   });
-  const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
+  const bootstrap = await timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN));
   const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
     maxRetryDelayMs: 10_000,
   });
-  await runQueue.start(
-    (runId, signal) => executor.execute(runId, signal),
-    async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
+  await timeline.time("jobQueue", () =>
+    runQueue.start(
+      (runId, signal) => executor.execute(runId, signal),
+      async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
+    ),
   );
 
   const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
   const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
   if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
   if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
-  const schema = await buildApiSchema();
+  const schema = await timeline.time("schema", () => buildApiSchema());
   const guards = createOperationGuards(
     { limits: DEFAULT_QUERY_LIMITS, introspection: config.INTROSPECTION, debugErrors: config.DEBUG_ERRORS, trustProxy: config.TRUST_PROXY },
     { services, database, logger, events, rateLimits },
@@ -158,7 +162,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
     ],
   });
-  await apollo.start();
+  await timeline.time("apollo", () => apollo.start());
 
   app.use(requestLogging(logger));
   app.use(healthRoutes(database));
@@ -166,12 +170,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.PLAYGROUND) app.use(playgroundRouter({ graphqlPath: "/graphql" }));
   app.use("/graphql", utf8BodiesOnly, express.json({ limit: BODY_LIMIT }), jsonBodyErrors(BODY_LIMIT), expressMiddleware(apollo, { context: apolloContext(guards) }));
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.PORT, config.HOST, () => resolve());
-  });
+  await timeline.time(
+    "listen",
+    () =>
+      new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(config.PORT, config.HOST, () => resolve());
+      }),
+  );
   audit.start();
   const { port } = httpServer.address() as AddressInfo;
+  logger.info({ startup: { totalMs: timeline.totalMs, phases: timeline.phases } }, "listening");
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
 
   let closing: Promise<void> | undefined;
