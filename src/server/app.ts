@@ -72,15 +72,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
   let embedded: EmbeddedDatabase | undefined;
   const databaseUrl = config.DATABASE_URL ?? (embedded = await timeline.time("embeddedDatabase", () => startEmbeddedPostgres(config.dataDir, logger))).url;
+  const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
+  // Independent of each other, so side by side: the migration check, Prisma's engine (its query
+  // compiler is loaded and compiled on connect; no query runs before the migrations are checked)
+  // and the keyring.
+  let loaded;
   try {
-    const { applied } = await timeline.time("migrate", () => migrate(databaseUrl));
-    if (applied.length) logger.info({ applied }, "migrations applied");
+    loaded = await Promise.all([
+      timeline.time("migrate", () => migrate(databaseUrl)),
+      timeline.time("prismaConnect", () => database.prisma.$connect()),
+      timeline.time("keyring", () => loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir })),
+    ]);
   } catch (error) {
+    await database.close();
     await embedded?.stop();
     throw error;
   }
-  const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
-  const { keyring, warning } = await timeline.time("keyring", () => loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir }));
+  const [{ applied }, , { keyring, warning }] = loaded;
+  if (applied.length) logger.info({ applied }, "migrations applied");
   if (warning) logger.warn(warning);
   const metrics = createMetrics(config, database, () => runQueue);
   const aws = createAwsClientFactory({
@@ -89,7 +98,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     observer: (call, outcome, seconds) => metrics.observeAwsCall(call.service, call.action, outcome, seconds),
   });
   const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
-  await timeline.time("eventListener", () => eventTarget.start());
   const events = new EventBus(eventTarget);
   const runQueue = new PgBossRunQueue(
     {
@@ -117,25 +125,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
   });
-  const bootstrap = await timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN));
   const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
     maxRetryDelayMs: 10_000,
   });
-  await timeline.time("jobQueue", () =>
-    runQueue.start(
-      (runId, signal) => executor.execute(runId, signal),
-      async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
-    ),
-  );
-
   const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
-  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
-  if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
-  if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
-  const schema = await timeline.time("schema", () => buildApiSchema());
   const guards = createOperationGuards(
     { limits: DEFAULT_QUERY_LIMITS, introspection: config.INTROSPECTION, debugErrors: config.DEBUG_ERRORS, trustProxy: config.TRUST_PROXY },
     { services, database, logger, events, rateLimits },
@@ -145,24 +141,51 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   app.set("trust proxy", guards.trustProxy);
   const httpServer = http.createServer(app);
 
-  // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
-  const websocket = serveGraphqlOverWebSocket(httpServer, withWebSocketMetrics(metrics, websocketGuards(schema, guards)), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
+  /** The schema, the WebSocket endpoint and Apollo: no database needed. */
+  async function startGraphql() {
+    const schema = await timeline.time("schema", () => buildApiSchema());
+    // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
+    const websocket = serveGraphqlOverWebSocket(httpServer, withWebSocketMetrics(metrics, websocketGuards(schema, guards)), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
+    const httpGuards = apolloGuards(guards);
+    const apollo = new ApolloServer<Context>({
+      schema,
+      ...httpGuards,
+      stopOnTerminationSignals: false,
+      allowBatchedHttpRequests: false,
+      plugins: [
+        ...httpGuards.plugins,
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        ApolloServerPluginLandingPageDisabled(),
+        graphqlMetricsPlugin<Context>(metrics),
+        { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
+      ],
+    });
+    await timeline.time("apollo", () => apollo.start());
+    return apollo;
+  }
 
-  const httpGuards = apolloGuards(guards);
-  const apollo = new ApolloServer<Context>({
-    schema,
-    ...httpGuards,
-    stopOnTerminationSignals: false,
-    allowBatchedHttpRequests: false,
-    plugins: [
-      ...httpGuards.plugins,
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginLandingPageDisabled(),
-      graphqlMetricsPlugin<Context>(metrics),
-      { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
-    ],
-  });
-  await timeline.time("apollo", () => apollo.start());
+  /** The LISTEN connection, then the job queue (whose workers may publish events at once). */
+  async function startBackground() {
+    await timeline.time("eventListener", () => eventTarget.start());
+    await timeline.time("jobQueue", () =>
+      runQueue.start(
+        (runId, signal) => executor.execute(runId, signal),
+        async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
+      ),
+    );
+  }
+
+  // Mostly waiting on PostgreSQL, or (the schema) on nothing but the CPU: side by side, the
+  // database work first so that its queries are in flight while the schema is built.
+  const [bootstrap, , apollo] = await Promise.all([
+    timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN)),
+    startBackground(),
+    startGraphql(),
+  ]);
+
+  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
+  if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
+  if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
 
   app.use(requestLogging(logger));
   app.use(healthRoutes(database));
