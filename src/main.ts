@@ -1,6 +1,6 @@
 // `npm start`: serve the API until SIGINT/SIGTERM.
 import { ConfigError, loadConfig } from "./config/config.js";
-import { startServer } from "./server/app.js";
+import { preStart } from "./server/pre-start.js";
 
 async function main(): Promise<void> {
   let config;
@@ -13,7 +13,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
+  // PostgreSQL starts and is migrated while the server's modules load (most of a start's time).
+  const preStarted = preStart(config);
+  const { startServer } = await preStarted.timeline.time("import", () => import("./server/app.js"));
+  const server = await startServer(config, { preStarted });
   server.logger.info({ url: server.url }, "backend-hub is serving");
   process.stdout.write(`\nbackend-hub is serving GraphQL at ${server.url}\n`);
   if (server.adminToken) {

@@ -11,8 +11,6 @@ import express from "express";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
 import type { Config } from "../config/config.js";
 import { loadKeyring } from "../crypto/keyring.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres.js";
-import { migrate } from "../db/migrate.js";
 import { openDatabase, type Database } from "../db/prisma.js";
 import { EventBus } from "../events/event-bus.js";
 import { PgEventTarget } from "../events/pg-event-target.js";
@@ -20,7 +18,7 @@ import type { Context } from "../graphql/context.js";
 import { buildApiSchema } from "../resolvers/schema.js";
 import { playgroundRouter } from "../http/playground/playground.js";
 import { PgBossRunQueue } from "../jobs/run-queue.js";
-import { createLogger, type Logger } from "../logging/logger.js";
+import type { Logger } from "../logging/logger.js";
 import { RunExecutor } from "../provisioning/run-executor.js";
 import { InstanceSync } from "../compute/instance-sync.js";
 import { createServices, type Services } from "./services.js";
@@ -39,7 +37,7 @@ import { graphqlMetricsPlugin, withWebSocketMetrics } from "../metrics/graphql-m
 import { metricsRoute } from "../metrics/metrics-route.js";
 import { reconcilerListeners } from "./reconciler-listeners.js";
 import { countingFinishedRuns, createMetrics } from "./operations.js";
-import { StartupTimeline } from "./startup-timeline.js";
+import { preStart, type PreStart } from "./pre-start.js";
 
 export interface RunningServer {
   url: string;
@@ -61,6 +59,8 @@ export interface StartOptions {
   logDestination?: NodeJS.WritableStream;
   /** Observes every AWS call (tests record them to check least privilege). */
   awsMiddleware?: AwsCallMiddleware;
+  /** The start's first part, begun before this module was imported (main.ts); else run here. */
+  preStarted?: PreStart;
 }
 
 /** Request bodies and WebSocket messages alike. */
@@ -68,18 +68,14 @@ const BODY_LIMIT = "1mb";
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const timeline = new StartupTimeline();
-  const logger = createLogger(config.LOG_LEVEL, options.logDestination);
-  let embedded: EmbeddedDatabase | undefined;
-  const databaseUrl = config.DATABASE_URL ?? (embedded = await timeline.time("embeddedDatabase", () => startEmbeddedPostgres(config.dataDir, logger))).url;
+  const { logger, timeline, database: ready } = options.preStarted ?? preStart(config, options.logDestination);
+  const { url: databaseUrl, embedded, applied } = await ready;
+  if (applied.length) logger.info({ applied }, "migrations applied");
   const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
-  // Independent of each other, so side by side: the migration check, Prisma's engine (its query
-  // compiler is loaded and compiled on connect; no query runs before the migrations are checked)
-  // and the keyring.
+  // Side by side: Prisma's engine (its query compiler is loaded on connect) and the keyring.
   let loaded;
   try {
     loaded = await Promise.all([
-      timeline.time("migrate", () => migrate(databaseUrl)),
       timeline.time("prismaConnect", () => database.prisma.$connect()),
       timeline.time("keyring", () => loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir })),
     ]);
@@ -88,8 +84,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await embedded?.stop();
     throw error;
   }
-  const [{ applied }, , { keyring, warning }] = loaded;
-  if (applied.length) logger.info({ applied }, "migrations applied");
+  const [, { keyring, warning }] = loaded;
   if (warning) logger.warn(warning);
   const metrics = createMetrics(config, database, () => runQueue);
   const aws = createAwsClientFactory({

@@ -1,7 +1,8 @@
 // The packages a module loads at start: everything reachable from it through static imports, as
 // the compiler emits them. Each file is transpiled first, so `import type`, `type` specifiers and
-// imports used only as types (which TypeScript drops) do not count, and `import()` (loaded on
-// first use) is not followed.
+// imports used only as types (which TypeScript drops) do not count. `import()` of a package is
+// loading on first use (src/aws/sdk.ts) and is not followed; `import()` of one of our own modules
+// is (main.ts loads the server so, at start).
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
@@ -14,15 +15,22 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   useDefineForClassFields: false,
 };
 
-/** The module specifiers of `file`'s static imports and re-exports after compilation. */
+/** The module specifiers of `file`'s static imports and re-exports after compilation, and of its import()s of relative paths. */
 export function staticSpecifiers(file: string): string[] {
   const { outputText } = ts.transpileModule(fs.readFileSync(file, "utf8"), { compilerOptions: COMPILER_OPTIONS, fileName: file });
   const emitted = ts.createSourceFile(`${file}.js`, outputText, ts.ScriptTarget.ES2023, false, ts.ScriptKind.JS);
-  return emitted.statements.flatMap((statement) =>
+  const specifiers = emitted.statements.flatMap((statement) =>
     (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
       ? [statement.moduleSpecifier.text]
       : [],
   );
+  const visit = (node: ts.Node): void => {
+    const [argument] = ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword ? node.arguments : [];
+    if (argument && ts.isStringLiteral(argument) && argument.text.startsWith(".")) specifiers.push(argument.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(emitted);
+  return specifiers;
 }
 
 /** "@scope/name/deep" → "@scope/name", "name/deep" → "name". */
