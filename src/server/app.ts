@@ -159,22 +159,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     return apollo;
   }
 
-  /** The LISTEN connection, then the job queue (whose workers may publish events at once). */
-  async function startBackground() {
-    await timeline.time("eventListener", () => eventTarget.start());
-    await timeline.time("jobQueue", () =>
+  // Mostly waiting on PostgreSQL, or (the schema) on nothing but the CPU: side by side, the
+  // database work first so that its queries are in flight while the schema is built. The job
+  // queue's workers may publish events before the LISTEN connection is up: events are NOTIFYed
+  // through the pool, and only this process's subscribers (none before it listens) need LISTEN.
+  const [bootstrap, , , apollo] = await Promise.all([
+    timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN)),
+    timeline.time("eventListener", () => eventTarget.start()),
+    timeline.time("jobQueue", () =>
       runQueue.start(
         (runId, signal) => executor.execute(runId, signal),
         async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
       ),
-    );
-  }
-
-  // Mostly waiting on PostgreSQL, or (the schema) on nothing but the CPU: side by side, the
-  // database work first so that its queries are in flight while the schema is built.
-  const [bootstrap, , apollo] = await Promise.all([
-    timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN)),
-    startBackground(),
+    ),
     startGraphql(),
   ]);
 
