@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   // V8's compiled code for the server's modules, kept in DATA_DIR across starts (Node >= 22.1;
   // a no-op before). Node checks each entry against its source, so a stale one is never used.
   module.enableCompileCache?.(path.join(config.dataDir, "compile-cache"));
-  const { startServer } = await preStarted.timeline.time("import", () => import("./server/app.js"));
+  const { startServer } = await preStarted.timeline.time("import", () => import("./server/app.js")).catch(async (error: unknown) => {
+    // The embedded PostgreSQL is running by now, or soon: stop it before exiting.
+    await preStarted.database.then((database) => database.embedded?.stop(), () => undefined);
+    throw error;
+  });
   const server = await startServer(config, { preStarted });
   module.flushCompileCache?.();
   server.logger.info({ url: server.url }, "backend-hub is serving");
