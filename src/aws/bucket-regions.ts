@@ -6,10 +6,11 @@
 // are, instead of hundreds of calls; GetBucketLocation then only for buckets no listing placed
 // (opt-in regions, or a region whose listing failed). Every fan-out is bounded, so a large
 // account costs a few dozen calls, never a throttling storm.
-import { GetBucketLocationCommand, ListBucketsCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import pMap from "p-map";
 import { attempt, type AwsFailure } from "./errors.js";
 import { DEFAULT_ENABLED_REGIONS } from "./regions.js";
+import { sdk } from "./sdk.js";
 
 export interface ListedBucket {
   name: string;
@@ -45,6 +46,7 @@ export function normalizeBucketRegion(locationConstraint: string | null | undefi
 
 /** Bucket name → region, from one filtered listing per region (all pages); failed regions are left out. */
 async function regionsByListing(s3: S3Client, regions: readonly string[]): Promise<Map<string, string>> {
+  const { ListBucketsCommand } = await sdk.s3();
   const found = new Map<string, string>();
   await pMap(
     regions,
@@ -64,6 +66,7 @@ async function regionsByListing(s3: S3Client, regions: readonly string[]): Promi
 
 /** Each listed bucket with its region; `s3` is a client for the listing's region (us-east-1). */
 export async function placeBuckets(s3: S3Client, listed: readonly ListedBucket[], options: { concurrency?: number } = {}): Promise<BucketPlacement> {
+  const { GetBucketLocationCommand } = await sdk.s3();
   const unplaced = listed.filter((bucket) => !bucket.region);
   const listedRegions = unplaced.length > DEFAULT_ENABLED_REGIONS.length ? await regionsByListing(s3, DEFAULT_ENABLED_REGIONS) : new Map<string, string>();
   const locationErrors: AwsFailure[] = [];

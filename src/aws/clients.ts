@@ -1,20 +1,20 @@
 // One place that builds AWS SDK clients. Every AWS call in the service goes through a client
 // from here, so endpoint, timeouts, retries and call recording are set once and consistently.
 import { createHash } from "node:crypto";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { PricingClient } from "@aws-sdk/client-pricing";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { STSClient } from "@aws-sdk/client-sts";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { LRUCache } from "lru-cache";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { PricingClient } from "@aws-sdk/client-pricing";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { STSClient } from "@aws-sdk/client-sts";
+import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { LRUCache } from "lru-cache";
 import { recordedParameters } from "./call-parameters.js";
 import { callOutcome, classifyAwsError, type AwsCallOutcome } from "./errors.js";
 import { iamActionFor, operationName, resourceArnFor, targetOf, type AwsServiceName } from "./iam-actions.js";
+import { credentialProviders, nodeHttpHandler, sdk, type AwsSdkOf } from "./sdk.js";
 
 export type { AwsServiceName } from "./iam-actions.js";
 
@@ -22,17 +22,28 @@ export type AwsCredentialSource =
   | { mode: "DEFAULT" }
   | { mode: "ACCESS_KEY"; accessKeyId: string; secretAccessKey: string };
 
-const CLIENT_CLASSES = {
-  sts: STSClient,
-  s3: S3Client,
-  ec2: EC2Client,
-  iam: IAMClient,
-  secretsmanager: SecretsManagerClient,
-  logs: CloudWatchLogsClient,
-  pricing: PricingClient,
-} as const;
+interface AwsClients {
+  sts: STSClient;
+  s3: S3Client;
+  ec2: EC2Client;
+  iam: IAMClient;
+  secretsmanager: SecretsManagerClient;
+  logs: CloudWatchLogsClient;
+  pricing: PricingClient;
+}
 
-export type AwsClientOf<S extends AwsServiceName> = InstanceType<(typeof CLIENT_CLASSES)[S]>;
+export type AwsClientOf<S extends AwsServiceName> = AwsClients[S];
+
+/** Each service's client class, in its package (sdk.ts) under this name. */
+const CLIENT_CLASS_NAMES = {
+  sts: "STSClient",
+  s3: "S3Client",
+  ec2: "EC2Client",
+  iam: "IAMClient",
+  secretsmanager: "SecretsManagerClient",
+  logs: "CloudWatchLogsClient",
+  pricing: "PricingClient",
+} as const satisfies { [S in AwsServiceName]: keyof AwsSdkOf<S> };
 
 /** One logical SDK call (retries of it are not repeated here), as seen by `middleware`. */
 export interface AwsCallRecord {
@@ -77,8 +88,11 @@ export interface AwsClientFactoryOptions {
 }
 
 export interface AwsClientFactory {
-  /** A client for (service, region, credentials); the same instance is returned for the same triple. */
-  client<S extends AwsServiceName>(service: S, region: string, credentials: AwsCredentialSource): AwsClientOf<S>;
+  /**
+   * A client for (service, region, credentials); the same instance is returned for the same triple.
+   * Async because the first client of a service loads its SDK package (sdk.ts).
+   */
+  client<S extends AwsServiceName>(service: S, region: string, credentials: AwsCredentialSource): Promise<AwsClientOf<S>>;
   readonly endpoint: string | undefined;
   /** Number of cached clients (for tests and metrics). */
   size(): number;
@@ -102,26 +116,34 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): A
   const cache = new LRUCache<string, AwsClientOf<AwsServiceName>>({ max: options.maxClients ?? 200 });
   // One handler (and so one keep-alive pool) for all clients: evicting a client never has to
   // close sockets that another in-flight call might be using, and the socket count stays bounded.
-  const requestHandler = new NodeHttpHandler({
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
-    // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
-    throwOnRequestTimeout: true,
-  });
+  // Made with the first client, as is the default credential chain.
+  let requestHandler: NodeHttpHandler | undefined;
   let defaultProvider: AwsCredentialIdentityProvider | undefined;
 
-  function credentialsFor(source: AwsCredentialSource) {
-    if (source.mode === "ACCESS_KEY") {
-      return { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey };
-    }
+  /** Loads what a client of `service` with `source` needs; returns its client class. */
+  async function load<S extends AwsServiceName>(service: S, source: AwsCredentialSource) {
+    const [module, http, providers] = await Promise.all([
+      sdk[service]() as Promise<Record<string, unknown>>,
+      nodeHttpHandler(),
+      source.mode === "DEFAULT" ? credentialProviders() : undefined,
+    ]);
+    requestHandler ??= new http.NodeHttpHandler({
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+    });
     // One chain for the whole factory: it caches what it resolves and refreshes before expiry,
     // so clients for many regions do not each hit IMDS or read ~/.aws again.
-    defaultProvider ??= fromNodeProviderChain();
-    return defaultProvider;
+    if (providers) defaultProvider ??= providers.fromNodeProviderChain();
+    return module[CLIENT_CLASS_NAMES[service]] as new (config: Record<string, unknown>) => AwsClientOf<S>;
   }
 
-  function build<S extends AwsServiceName>(service: S, region: string, source: AwsCredentialSource): AwsClientOf<S> {
-    const ClientClass = CLIENT_CLASSES[service] as unknown as new (config: Record<string, unknown>) => AwsClientOf<S>;
+  function credentialsFor(source: AwsCredentialSource) {
+    return source.mode === "ACCESS_KEY" ? { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey } : defaultProvider;
+  }
+
+  function build<S extends AwsServiceName>(ClientClass: new (config: Record<string, unknown>) => AwsClientOf<S>, service: S, region: string, source: AwsCredentialSource): AwsClientOf<S> {
     const client = new ClientClass({
       region,
       credentials: credentialsFor(source),
@@ -148,18 +170,22 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): A
 
   return {
     endpoint,
-    client(service, region, credentials) {
+    async client<S extends AwsServiceName>(service: S, region: string, credentials: AwsCredentialSource) {
       const key = clientCacheKey(service, region, credentials);
       const cached = cache.get(key);
-      if (cached) return cached as AwsClientOf<typeof service>;
-      const client = build(service, region, credentials);
+      if (cached) return cached as AwsClientOf<S>;
+      const ClientClass = await load(service, credentials);
+      // A concurrent first call may have built it while this one waited for the load.
+      const built = cache.get(key);
+      if (built) return built as AwsClientOf<S>;
+      const client = build(ClientClass, service, region, credentials);
       cache.set(key, client);
       return client;
     },
     size: () => cache.size,
     destroy() {
       cache.clear();
-      requestHandler.destroy();
+      requestHandler?.destroy();
     },
   };
 }

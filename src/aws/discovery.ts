@@ -1,14 +1,13 @@
 // The AWS calls behind backend discovery. Each returns data or a classified failure and never
 // throws for AWS-side problems (denied, missing, throttled, unreachable), so the caller can
 // report every problem and still return whatever did work.
-import { DescribeSubnetsCommand, paginateDescribeRouteTables, paginateDescribeSubnets, type RouteTable, type Subnet } from "@aws-sdk/client-ec2";
-import { GetBucketLocationCommand, ListObjectsV2Command, paginateListBuckets } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { RouteTable, Subnet } from "@aws-sdk/client-ec2";
 import { normalizeBucketRegion, placeBuckets, type BucketPlacement, type PlacedBucket } from "./bucket-regions.js";
 import type { AwsClientFactory, AwsCredentialSource } from "./clients.js";
 import { attempt, type AwsFailure, type AwsResult } from "./errors.js";
 import { allPages } from "./pagination.js";
 import { HOME_REGION, isKnownRegion } from "./regions.js";
+import { sdk } from "./sdk.js";
 
 /** Who is calling, and through which factory. */
 export interface AwsSession {
@@ -27,7 +26,8 @@ export interface CallerIdentity {
  * would wrongly say the keys are bad.
  */
 export async function getCallerIdentity(session: AwsSession): Promise<AwsResult<CallerIdentity>> {
-  const sts = session.factory.client("sts", HOME_REGION, session.credentials);
+  const { GetCallerIdentityCommand } = await sdk.sts();
+  const sts = await session.factory.client("sts", HOME_REGION, session.credentials);
   const result = await attempt("sts", "GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
   if (!result.ok) return result;
   return { ok: true, value: { accountId: result.value.Account ?? "", arn: result.value.Arn ?? "" } };
@@ -43,7 +43,8 @@ export async function listBucketsWithRegions(
   session: AwsSession,
   options: { concurrency?: number } = {},
 ): Promise<AwsResult<BucketListing>> {
-  const s3 = session.factory.client("s3", HOME_REGION, session.credentials);
+  const { paginateListBuckets } = await sdk.s3();
+  const s3 = await session.factory.client("s3", HOME_REGION, session.credentials);
   const listing = await attempt("s3", "ListBuckets", () => allPages(paginateListBuckets({ client: s3 }, { MaxBuckets: 1000 }), (page) => page.Buckets));
   if (!listing.ok) return listing;
   const listed = listing.value.flatMap((bucket) =>
@@ -67,7 +68,8 @@ export type BucketCheck =
  * 404 from either call means the bucket does not exist; 403 on the probe means it is not ours to use.
  */
 export async function checkBucket(session: AwsSession, bucket: string, region?: string): Promise<AwsResult<BucketCheck>> {
-  const s3 = session.factory.client("s3", region && isKnownRegion(region) ? region : HOME_REGION, session.credentials);
+  const { GetBucketLocationCommand, ListObjectsV2Command } = await sdk.s3();
+  const s3 = await session.factory.client("s3", region && isKnownRegion(region) ? region : HOME_REGION, session.credentials);
   const [location, probe] = await Promise.all([
     attempt("s3", "GetBucketLocation", () => s3.send(new GetBucketLocationCommand({ Bucket: bucket }))),
     attempt("s3", "ListObjectsV2", () => s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 0 }))),
@@ -139,7 +141,8 @@ export function publicSubnetIds(routeTables: RouteTable[]): (subnetId: string, v
 
 /** Every subnet of the region (all VPCs, all pages), labelled public/private from the route tables. */
 export async function listSubnets(session: AwsSession, region: string): Promise<AwsResult<SubnetListing>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeRouteTables, paginateDescribeSubnets } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const [subnets, routeTables] = await Promise.all([
     attempt("ec2", "DescribeSubnets", () => allPages(paginateDescribeSubnets({ client: ec2 }, { MaxResults: 1000 }), (page) => page.Subnets)),
     attempt("ec2", "DescribeRouteTables", () => allPages(paginateDescribeRouteTables({ client: ec2 }, { MaxResults: 100 }), (page) => page.RouteTables)),
@@ -157,7 +160,8 @@ export async function listSubnets(session: AwsSession, region: string): Promise<
 
 /** One subnet in one region; `value` is null when the region has no such subnet. `public` is not computed. */
 export async function describeSubnet(session: AwsSession, region: string, subnetId: string): Promise<AwsResult<SubnetSummary | null>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { DescribeSubnetsCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeSubnets", () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })));
   if (!result.ok) return result.error.kind === "NOT_FOUND" ? { ok: true, value: null } : result;
   const subnet = result.value.Subnets?.[0];

@@ -1,15 +1,10 @@
 // Secrets Manager access for a backend's bucket-scoped secrets. Uses only actions the documented
 // policy grants (CreateSecret, PutSecretValue, TagResource, PutResourcePolicy, DeleteSecret):
 // in particular no DescribeSecret, so "does it exist?" is answered by trying to create it.
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  PutResourcePolicyCommand,
-  PutSecretValueCommand,
-} from "@aws-sdk/client-secrets-manager";
 import type { AwsSession } from "./discovery.js";
 import { attempt, type AwsResult } from "./errors.js";
 import { bucketTags, toTagList } from "./names.js";
+import { sdk } from "./sdk.js";
 
 export interface StoredSecret {
   arn: string;
@@ -27,7 +22,8 @@ export async function putSecret(
   region: string,
   secret: { name: string; value: string; bucket: string },
 ): Promise<AwsResult<StoredSecret>> {
-  const client = session.factory.client("secretsmanager", region, session.credentials);
+  const { CreateSecretCommand, PutSecretValueCommand } = await sdk.secretsmanager();
+  const client = await session.factory.client("secretsmanager", region, session.credentials);
   const created = await attempt("secretsmanager", "CreateSecret", () =>
     client.send(
       new CreateSecretCommand({
@@ -53,7 +49,8 @@ export async function putSecret(
  * Deleting a secret that does not exist succeeds (AWS answers with a made-up ARN).
  */
 export async function deleteSecret(session: AwsSession, region: string, name: string): Promise<AwsResult<void>> {
-  const client = session.factory.client("secretsmanager", region, session.credentials);
+  const { DeleteSecretCommand } = await sdk.secretsmanager();
+  const client = await session.factory.client("secretsmanager", region, session.credentials);
   const result = await attempt("secretsmanager", "DeleteSecret", () =>
     client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true })),
   );
@@ -67,7 +64,8 @@ export async function putSecretResourcePolicy(
   name: string,
   policy: object,
 ): Promise<AwsResult<void>> {
-  const client = session.factory.client("secretsmanager", region, session.credentials);
+  const { PutResourcePolicyCommand } = await sdk.secretsmanager();
+  const client = await session.factory.client("secretsmanager", region, session.credentials);
   const result = await attempt("secretsmanager", "PutResourcePolicy", () =>
     client.send(
       new PutResourcePolicyCommand({

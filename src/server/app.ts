@@ -11,8 +11,6 @@ import express from "express";
 import { createAwsClientFactory, type AwsCallMiddleware } from "../aws/clients.js";
 import type { Config } from "../config/config.js";
 import { loadKeyring } from "../crypto/keyring.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres.js";
-import { migrate } from "../db/migrate.js";
 import { openDatabase, type Database } from "../db/prisma.js";
 import { EventBus } from "../events/event-bus.js";
 import { PgEventTarget } from "../events/pg-event-target.js";
@@ -20,7 +18,7 @@ import type { Context } from "../graphql/context.js";
 import { buildApiSchema } from "../resolvers/schema.js";
 import { playgroundRouter } from "../http/playground/playground.js";
 import { PgBossRunQueue } from "../jobs/run-queue.js";
-import { createLogger, type Logger } from "../logging/logger.js";
+import type { Logger } from "../logging/logger.js";
 import { RunExecutor } from "../provisioning/run-executor.js";
 import { InstanceSync } from "../compute/instance-sync.js";
 import { createServices, type Services } from "./services.js";
@@ -39,6 +37,7 @@ import { graphqlMetricsPlugin, withWebSocketMetrics } from "../metrics/graphql-m
 import { metricsRoute } from "../metrics/metrics-route.js";
 import { reconcilerListeners } from "./reconciler-listeners.js";
 import { countingFinishedRuns, createMetrics } from "./operations.js";
+import { preStart, type PreStart } from "./pre-start.js";
 
 export interface RunningServer {
   url: string;
@@ -60,6 +59,8 @@ export interface StartOptions {
   logDestination?: NodeJS.WritableStream;
   /** Observes every AWS call (tests record them to check least privilege). */
   awsMiddleware?: AwsCallMiddleware;
+  /** The start's first part, begun before this module was imported (main.ts); else run here. */
+  preStarted?: PreStart;
 }
 
 /** Request bodies and WebSocket messages alike. */
@@ -67,18 +68,23 @@ const BODY_LIMIT = "1mb";
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = createLogger(config.LOG_LEVEL, options.logDestination);
-  let embedded: EmbeddedDatabase | undefined;
-  const databaseUrl = config.DATABASE_URL ?? (embedded = await startEmbeddedPostgres(config.dataDir, logger)).url;
+  const { logger, timeline, database: ready } = options.preStarted ?? preStart(config, options.logDestination);
+  const { url: databaseUrl, embedded, applied } = await ready;
+  if (applied.length) logger.info({ applied }, "migrations applied");
+  const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
+  // Side by side: Prisma's engine (its query compiler is loaded on connect) and the keyring.
+  let loaded;
   try {
-    const { applied } = await migrate(databaseUrl);
-    if (applied.length) logger.info({ applied }, "migrations applied");
+    loaded = await Promise.all([
+      timeline.time("prismaConnect", () => database.prisma.$connect()),
+      timeline.time("keyring", () => loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir })),
+    ]);
   } catch (error) {
+    await database.close();
     await embedded?.stop();
     throw error;
   }
-  const database = openDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
-  const { keyring, warning } = await loadKeyring({ encryptionKeys: config.ENCRYPTION_KEYS, dataDir: config.dataDir });
+  const [, { keyring, warning }] = loaded;
   if (warning) logger.warn(warning);
   const metrics = createMetrics(config, database, () => runQueue);
   const aws = createAwsClientFactory({
@@ -87,7 +93,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     observer: (call, outcome, seconds) => metrics.observeAwsCall(call.service, call.action, outcome, seconds),
   });
   const eventTarget = new PgEventTarget(database.pool, databaseUrl, logger);
-  await eventTarget.start();
   const events = new EventBus(eventTarget);
   const runQueue = new PgBossRunQueue(
     {
@@ -115,23 +120,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
   });
-  const bootstrap = await services.users.bootstrapAdmin(config.ADMIN_TOKEN);
   const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
     sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
     maxRetryDelayMs: 10_000,
   });
-  await runQueue.start(
-    (runId, signal) => executor.execute(runId, signal),
-    async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
-  );
-
   const rateLimits = new RateLimits({ authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES, awsMutationsPerMinute: config.RATE_LIMIT_AWS_MUTATIONS });
-  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
-  if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
-  if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
-  const schema = await buildApiSchema();
   const guards = createOperationGuards(
     { limits: DEFAULT_QUERY_LIMITS, introspection: config.INTROSPECTION, debugErrors: config.DEBUG_ERRORS, trustProxy: config.TRUST_PROXY },
     { services, database, logger, events, rateLimits },
@@ -141,26 +136,50 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   app.set("trust proxy", guards.trustProxy);
   const httpServer = http.createServer(app);
 
-  // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
-  const websocket = serveGraphqlOverWebSocket(httpServer, withWebSocketMetrics(metrics, websocketGuards(schema, guards)), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
+  /** The schema, the WebSocket endpoint and Apollo: no database needed. */
+  async function startGraphql() {
+    const schema = await timeline.time("schema", () => buildApiSchema());
+    // Queries, mutations and subscriptions over graphql-ws, on the same port and path, through the same guards.
+    const websocket = serveGraphqlOverWebSocket(httpServer, withWebSocketMetrics(metrics, websocketGuards(schema, guards)), { path: "/graphql", maxPayloadBytes: BODY_LIMIT_BYTES, logger });
+    const httpGuards = apolloGuards(guards);
+    const apollo = new ApolloServer<Context>({
+      schema,
+      ...httpGuards,
+      stopOnTerminationSignals: false,
+      allowBatchedHttpRequests: false,
+      plugins: [
+        ...httpGuards.plugins,
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        ApolloServerPluginLandingPageDisabled(),
+        // No cache hints in this schema; Apollo's default plugin would still run a hook on every field.
+        ApolloServerPluginCacheControlDisabled(),
+        graphqlMetricsPlugin<Context>(metrics),
+        { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
+      ],
+    });
+    await timeline.time("apollo", () => apollo.start());
+    return apollo;
+  }
 
-  const httpGuards = apolloGuards(guards);
-  const apollo = new ApolloServer<Context>({
-    schema,
-    ...httpGuards,
-    stopOnTerminationSignals: false,
-    allowBatchedHttpRequests: false,
-    plugins: [
-      ...httpGuards.plugins,
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginLandingPageDisabled(),
-      // No cache hints in this schema; Apollo's default plugin would still run a hook on every field.
-      ApolloServerPluginCacheControlDisabled(),
-      graphqlMetricsPlugin<Context>(metrics),
-      { serverWillStart: async () => ({ drainServer: () => websocket.dispose() }) },
-    ],
-  });
-  await apollo.start();
+  // Mostly waiting on PostgreSQL, or (the schema) on nothing but the CPU: side by side, the
+  // database work first so that its queries are in flight while the schema is built. The job
+  // queue's workers may publish events before the LISTEN connection is up: events are NOTIFYed
+  // through the pool, and only this process's subscribers (none before it listens) need LISTEN.
+  const [bootstrap, , , apollo] = await Promise.all([
+    timeline.time("adminBootstrap", () => services.users.bootstrapAdmin(config.ADMIN_TOKEN)),
+    timeline.time("eventListener", () => eventTarget.start()),
+    timeline.time("jobQueue", () =>
+      runQueue.start(
+        (runId, signal) => executor.execute(runId, signal),
+        async () => (await database.prisma.provisioningRun.findMany({ where: { status: "QUEUED" }, select: { id: true } })).map((run) => run.id),
+      ),
+    ),
+    startGraphql(),
+  ]);
+
+  const instanceSync = new InstanceSync(database, services.backends, services.instances, logger, (row, reason) => services.instanceGone(row, reason));
+  if (config.INSTANCE_SYNC_SECONDS > 0 && config.PROVISIONING_WORKER) instanceSync.start(config.INSTANCE_SYNC_SECONDS * 1000);
+  if (config.RECONCILE_SECONDS > 0 && config.PROVISIONING_WORKER) services.reconcileScheduler.start(config.RECONCILE_SECONDS * 1000);
 
   app.use(requestLogging(logger));
   // The playground takes a browser's GET /graphql, so it comes first; then /graphql, ahead of the
@@ -170,12 +189,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   app.use(healthRoutes(database));
   app.use(metricsRoute(metrics, config.METRICS_TOKEN));
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.PORT, config.HOST, () => resolve());
-  });
+  await timeline.time(
+    "listen",
+    () =>
+      new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(config.PORT, config.HOST, () => resolve());
+      }),
+  );
   audit.start();
   const { port } = httpServer.address() as AddressInfo;
+  logger.info({ startup: { totalMs: timeline.totalMs, phases: timeline.phases } }, "listening");
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
 
   let closing: Promise<void> | undefined;

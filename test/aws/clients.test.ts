@@ -13,14 +13,22 @@ const keyB: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "AKIAAAAAAA
 const moto = useMoto();
 
 describe("client cache", () => {
-  it("returns the same client for the same service, region and credentials", () => {
+  it("returns the same client for the same service, region and credentials", async () => {
     const aws = createAwsClientFactory({ endpoint: moto.endpoint });
-    expect(aws.client("s3", "eu-west-1", keyA)).toBe(aws.client("s3", "eu-west-1", { ...keyA }));
-    expect(aws.client("s3", "eu-west-1", keyA)).not.toBe(aws.client("s3", "eu-west-1", keyB));
-    expect(aws.client("s3", "eu-west-1", keyA)).not.toBe(aws.client("s3", "us-east-1", keyA));
-    expect(aws.client("s3", "eu-west-1", keyA)).not.toBe(aws.client("ec2", "eu-west-1", keyA));
-    expect(aws.client("sts", "us-east-1", { mode: "DEFAULT" })).toBe(aws.client("sts", "us-east-1", { mode: "DEFAULT" }));
+    expect(await aws.client("s3", "eu-west-1", keyA)).toBe(await aws.client("s3", "eu-west-1", { ...keyA }));
+    expect(await aws.client("s3", "eu-west-1", keyA)).not.toBe(await aws.client("s3", "eu-west-1", keyB));
+    expect(await aws.client("s3", "eu-west-1", keyA)).not.toBe(await aws.client("s3", "us-east-1", keyA));
+    expect(await aws.client("s3", "eu-west-1", keyA)).not.toBe(await aws.client("ec2", "eu-west-1", keyA));
+    expect(await aws.client("sts", "us-east-1", { mode: "DEFAULT" })).toBe(await aws.client("sts", "us-east-1", { mode: "DEFAULT" }));
     expect(aws.size()).toBe(5);
+    aws.destroy();
+  });
+
+  it("returns one client to concurrent first calls (the SDK package loads in between)", async () => {
+    const aws = createAwsClientFactory({ endpoint: moto.endpoint });
+    const [a, b] = await Promise.all([aws.client("iam", "us-east-1", keyA), aws.client("iam", "us-east-1", { ...keyA })]);
+    expect(a).toBe(b);
+    expect(aws.size()).toBe(1);
     aws.destroy();
   });
 
@@ -31,14 +39,14 @@ describe("client cache", () => {
     expect(key).not.toBe(clientCacheKey("s3", "eu-west-1", keyB));
   });
 
-  it("is bounded: the least recently used client is dropped", () => {
+  it("is bounded: the least recently used client is dropped", async () => {
     const aws = createAwsClientFactory({ endpoint: moto.endpoint, maxClients: 2 });
-    const first = aws.client("sts", "us-east-1", keyA);
-    aws.client("sts", "us-east-2", keyA);
-    aws.client("sts", "us-east-1", keyA); // touch: us-east-2 is now the oldest
-    aws.client("sts", "us-west-1", keyA);
+    const first = await aws.client("sts", "us-east-1", keyA);
+    await aws.client("sts", "us-east-2", keyA);
+    await aws.client("sts", "us-east-1", keyA); // touch: us-east-2 is now the oldest
+    await aws.client("sts", "us-west-1", keyA);
     expect(aws.size()).toBe(2);
-    expect(aws.client("sts", "us-east-1", keyA)).toBe(first);
+    expect(await aws.client("sts", "us-east-1", keyA)).toBe(first);
     aws.destroy();
   });
 });
@@ -61,8 +69,8 @@ describe("endpoint", () => {
   it("talks to the endpoint, S3 path-style", async () => {
     const aws = createAwsClientFactory({ endpoint: moto.endpoint });
     const creds: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" };
-    expect((await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}))).Account).toBe("123456789012");
-    const s3 = aws.client("s3", "us-east-1", creds);
+    expect((await (await aws.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}))).Account).toBe("123456789012");
+    const s3 = await aws.client("s3", "us-east-1", creds);
     await s3.send(new CreateBucketCommand({ Bucket: "path-style" }));
     await s3.send(new PutObjectCommand({ Bucket: "path-style", Key: "k", Body: "v" }));
     expect((await s3.send(new ListObjectsV2Command({ Bucket: "path-style" }))).KeyCount).toBe(1);
@@ -75,9 +83,9 @@ describe("middleware", () => {
     const calls: AwsCallRecord[] = [];
     const aws = createAwsClientFactory({ endpoint: moto.endpoint, middleware: (call) => void calls.push(call) });
     const creds: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" };
-    await aws.client("s3", "eu-west-1", creds).send(new CreateBucketCommand({ Bucket: "mw-bucket", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
-    await aws.client("s3", "eu-west-1", creds).send(new PutObjectCommand({ Bucket: "mw-bucket", Key: "a/b", Body: "x" }));
-    await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
+    await (await aws.client("s3", "eu-west-1", creds)).send(new CreateBucketCommand({ Bucket: "mw-bucket", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
+    await (await aws.client("s3", "eu-west-1", creds)).send(new PutObjectCommand({ Bucket: "mw-bucket", Key: "a/b", Body: "x" }));
+    await (await aws.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}));
     expect(calls).toEqual([
       {
         service: "s3",
@@ -110,7 +118,7 @@ describe("middleware", () => {
         throw new Error("blocked by test");
       },
     });
-    const sts = aws.client("sts", "us-east-1", { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" });
+    const sts = await aws.client("sts", "us-east-1", { mode: "ACCESS_KEY", accessKeyId: "test", secretAccessKey: "test" });
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toThrow("blocked by test");
     aws.destroy();
   });

@@ -20,7 +20,7 @@ const { factory: aws } = useAwsSession(proxy);
 
 describe("moto harness", () => {
   it("serves all services on one endpoint and toggles IAM enforcement", async () => {
-    const sts = aws.client("sts", "us-east-1", creds);
+    const sts = await aws.client("sts", "us-east-1", creds);
     expect((await sts.send(new GetCallerIdentityCommand({}))).Account).toBe("123456789012");
     await moto.setIamEnforcement(true);
     const denied = await attempt("sts", "GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
@@ -38,11 +38,11 @@ describe("moto harness", () => {
 describe("fault proxy", () => {
   it("records service, region and action of every protocol", async () => {
     await createBucket(moto.endpoint, "rec-bucket", "eu-west-1");
-    await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
-    await aws.client("s3", "us-east-1", creds).send(new ListBucketsCommand({}));
-    await aws.client("s3", "eu-west-1", creds).send(new GetBucketLocationCommand({ Bucket: "rec-bucket" }));
-    await aws.client("ec2", "eu-central-1", creds).send(new DescribeSubnetsCommand({}));
-    await aws.client("secretsmanager", "us-west-2", creds).send(new CreateSecretCommand({ Name: "n", SecretString: "v" }));
+    await (await aws.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}));
+    await (await aws.client("s3", "us-east-1", creds)).send(new ListBucketsCommand({}));
+    await (await aws.client("s3", "eu-west-1", creds)).send(new GetBucketLocationCommand({ Bucket: "rec-bucket" }));
+    await (await aws.client("ec2", "eu-central-1", creds)).send(new DescribeSubnetsCommand({}));
+    await (await aws.client("secretsmanager", "us-west-2", creds)).send(new CreateSecretCommand({ Name: "n", SecretString: "v" }));
     expect(proxy.requests.map(({ service, region, action }) => ({ service, region, action }))).toEqual([
       { service: "sts", region: "us-east-1", action: "GetCallerIdentity" },
       { service: "s3", region: "us-east-1", action: "ListBuckets" },
@@ -61,7 +61,7 @@ describe("fault proxy", () => {
     ["secretsmanager", "CreateSecret", () => new CreateSecretCommand({ Name: "s", SecretString: "v" })],
   ] as const)("%s: throttled once, then the SDK's retry succeeds", async (service, action, command) => {
     proxy.addRule({ match: on.action(action), fault: { kind: "throttle" }, times: 1 });
-    const client = aws.client(service, "us-east-1", creds) as { send(c: unknown): Promise<{ $metadata: { attempts?: number } }> };
+    const client = await aws.client(service, "us-east-1", creds) as { send(c: unknown): Promise<{ $metadata: { attempts?: number } }> };
     const output = await client.send(command());
     expect(output.$metadata.attempts).toBe(2);
     expect(proxy.requests.map((r) => [r.action, r.fault, r.status])).toEqual([
@@ -72,7 +72,7 @@ describe("fault proxy", () => {
 
   it("keeps failing with 500 until the SDK gives up: TRANSIENT after maxAttempts", async () => {
     proxy.addRule({ match: on.service("sts"), fault: { kind: "serverError" } });
-    const sts = aws.client("sts", "us-east-1", creds);
+    const sts = await aws.client("sts", "us-east-1", creds);
     const result = await attempt("sts", "GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
     expect(result.ok ? null : result.error).toMatchObject({ kind: "TRANSIENT", code: "InternalFailure", httpStatus: 500 });
     expect(proxy.requests).toHaveLength(3);
@@ -82,28 +82,28 @@ describe("fault proxy", () => {
     proxy.addRule({ match: on.action("DescribeSubnets"), fault: { kind: "accessDenied" } });
     proxy.addRule({ match: on.action("CreateSecret"), fault: { kind: "accessDenied" } });
     proxy.addRule({ match: on.action("ListBuckets"), fault: { kind: "accessDenied" } });
-    const ec2 = aws.client("ec2", "us-east-1", creds);
+    const ec2 = await aws.client("ec2", "us-east-1", creds);
     const subnets = await attempt("ec2", "DescribeSubnets", () => ec2.send(new DescribeSubnetsCommand({})));
     expect(subnets.ok ? null : subnets.error).toMatchObject({ kind: "ACCESS_DENIED", code: "UnauthorizedOperation", action: "ec2:DescribeSubnets" });
-    const sm = aws.client("secretsmanager", "us-east-1", creds);
+    const sm = await aws.client("secretsmanager", "us-east-1", creds);
     const secret = await attempt("secretsmanager", "CreateSecret", () => sm.send(new CreateSecretCommand({ Name: "a", SecretString: "b" })));
     expect(secret.ok ? null : secret.error).toMatchObject({ kind: "ACCESS_DENIED", code: "AccessDeniedException" });
-    const s3 = aws.client("s3", "us-east-1", creds);
+    const s3 = await aws.client("s3", "us-east-1", creds);
     const buckets = await attempt("s3", "ListBuckets", () => s3.send(new ListBucketsCommand({})));
     expect(buckets.ok ? null : buckets.error).toMatchObject({ kind: "ACCESS_DENIED", action: "s3:ListAllMyBuckets" });
     // The rules only touch their action: STS still works.
-    await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
+    await (await aws.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}));
   });
 
   it("resets connections: TRANSIENT, retried by the SDK", async () => {
     proxy.addRule({ match: on.any(), fault: { kind: "reset" }, times: 1 });
-    const sts = aws.client("sts", "us-east-1", creds);
+    const sts = await aws.client("sts", "us-east-1", creds);
     const output = await sts.send(new GetCallerIdentityCommand({}));
     expect(output.$metadata.attempts).toBe(2);
 
     proxy.addRule({ match: on.any(), fault: { kind: "reset" } });
     const single = createAwsClientFactory({ endpoint: proxy.endpoint, maxAttempts: 1 });
-    const failed = await attempt("sts", "GetCallerIdentity", () => single.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({})));
+    const failed = await attempt("sts", "GetCallerIdentity", async () => (await single.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({})));
     expect(failed.ok ? null : failed.error.kind).toBe("TRANSIENT");
     single.destroy();
   });
@@ -112,7 +112,7 @@ describe("fault proxy", () => {
     proxy.addRule({ match: on.any(), fault: { kind: "timeout" } });
     const impatient = createAwsClientFactory({ endpoint: proxy.endpoint, maxAttempts: 1, requestTimeoutMs: 300 });
     const started = performance.now();
-    const result = await attempt("sts", "GetCallerIdentity", () => impatient.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({})));
+    const result = await attempt("sts", "GetCallerIdentity", async () => (await impatient.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({})));
     expect(result.ok ? null : result.error).toMatchObject({ kind: "TRANSIENT", code: "TimeoutError" });
     // Ended by the 300 ms request timeout, not by the default 10 s one (loose bound: machines under load are slow).
     expect(performance.now() - started).toBeLessThan(6000);
@@ -122,7 +122,7 @@ describe("fault proxy", () => {
   it("adds latency to every call", async () => {
     proxy.addRule({ match: on.any(), fault: { kind: "latency", ms: 100 } });
     const started = performance.now();
-    await aws.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
+    await (await aws.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}));
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
     expect(proxy.requests[0].endedAt! - proxy.requests[0].startedAt).toBeGreaterThanOrEqual(95);
   });
@@ -132,7 +132,7 @@ describe("fault proxy", () => {
     const seeded = await startFaultProxy(moto.endpoint, { random: () => rolls.shift() ?? 0.99 });
     seeded.addRule({ match: on.any(), fault: { kind: "serverError" }, probability: 0.5 });
     const factory = createAwsClientFactory({ endpoint: seeded.endpoint });
-    const output = await factory.client("sts", "us-east-1", creds).send(new GetCallerIdentityCommand({}));
+    const output = await (await factory.client("sts", "us-east-1", creds)).send(new GetCallerIdentityCommand({}));
     expect(output.$metadata.attempts).toBe(2);
     expect(seeded.requests.map((r) => r.fault)).toEqual(["serverError", null]);
     factory.destroy();
@@ -143,7 +143,7 @@ describe("fault proxy", () => {
     const user = await createIamUser(moto.endpoint, { userName: "via-proxy", policy: policy([{ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }]) });
     await moto.setIamEnforcement(true);
     const keys: AwsCredentialSource = { mode: "ACCESS_KEY", accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey };
-    expect((await aws.client("sts", "us-east-1", keys).send(new GetCallerIdentityCommand({}))).Arn).toBe(user.arn);
-    await aws.client("s3", "us-east-1", keys).send(new ListBucketsCommand({}));
+    expect((await (await aws.client("sts", "us-east-1", keys)).send(new GetCallerIdentityCommand({}))).Arn).toBe(user.arn);
+    await (await aws.client("s3", "us-east-1", keys)).send(new ListBucketsCommand({}));
   });
 });

@@ -1,9 +1,9 @@
 // Artifacts in the backend's bucket: listing under a project's prefix (ListObjectsV2, one page at a
 // time), and short-lived presigned GET URLs that can only name keys under that prefix.
-import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
 import type { AwsSession } from "../discovery.js";
 import { attempt, localFailure, type AwsResult } from "../errors.js";
+import { s3RequestPresigner, sdk } from "../sdk.js";
 
 export interface ArtifactObject {
   key: string;
@@ -40,7 +40,8 @@ export async function listArtifacts(
     // Keys after this one (S3 ignores it when a continuation token is given).
     StartAfter: query.startAfter || undefined,
   };
-  const s3 = session.factory.client("s3", region, session.credentials);
+  const { ListObjectsV2Command } = await sdk.s3();
+  const s3 = await session.factory.client("s3", region, session.credentials);
   const result = await attempt("s3", "ListObjectsV2", () => s3.send(new ListObjectsV2Command(input)));
   if (!result.ok) return result;
   const objects = (result.value.Contents ?? []).flatMap((object) =>
@@ -75,7 +76,8 @@ export async function presignDownload(
 ): Promise<AwsResult<string>> {
   const problem = keyOutsidePrefix(input.key, input.scopePrefix);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "s3", "GetObject", "KeyOutsidePrefix", problem) };
-  const s3 = session.factory.client("s3", region, session.credentials);
+  const [{ GetObjectCommand }, { getSignedUrl }] = await Promise.all([sdk.s3(), s3RequestPresigner()]);
+  const s3 = await session.factory.client("s3", region, session.credentials);
   const expiresIn = Math.min(Math.max(Math.trunc(input.expiresSeconds) || 1, 1), MAX_PRESIGN_SECONDS);
   return attempt("s3", "GetObject", () => getSignedUrl(s3, new GetObjectCommand({ Bucket: input.bucket, Key: input.key }), { expiresIn }));
 }

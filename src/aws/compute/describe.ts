@@ -3,15 +3,11 @@
 // SpotInstanceRequestIds: with the id parameters one unknown id (an instance EC2 has already
 // forgotten, or one too new to be listed yet) fails the whole batch with *.NotFound, while a filter
 // simply leaves it out. Both filters are among those moto implements (no HTTP 500 there).
-import {
-  paginateDescribeInstances,
-  paginateDescribeSpotInstanceRequests,
-  type Instance,
-  type SpotInstanceRequest,
-} from "@aws-sdk/client-ec2";
+import type { Instance, SpotInstanceRequest } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 import { tagRecord } from "../names.js";
+import { sdk } from "../sdk.js";
 
 export const IDS_PER_CALL = 100;
 
@@ -88,7 +84,8 @@ export function toSpotRequestInfo(request: SpotInstanceRequest): SpotRequestInfo
 /** The instances among `instanceIds` (≤ 100 per DescribeInstances call, all pages), and the ids not listed. */
 export async function describeInstances(session: AwsSession, region: string, instanceIds: readonly string[]): Promise<AwsResult<Listing<InstanceInfo>>> {
   const ids = [...new Set(instanceIds)].filter(Boolean);
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeInstances } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const found = new Map<string, InstanceInfo>();
   for (const batch of chunks(ids, IDS_PER_CALL)) {
     const result = await attempt("ec2", "DescribeInstances", async () => {
@@ -111,7 +108,8 @@ export async function describeSpotRequests(
   requestIds: readonly string[],
 ): Promise<AwsResult<Listing<SpotRequestInfo>>> {
   const ids = [...new Set(requestIds)].filter(Boolean);
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeSpotInstanceRequests } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const found = new Map<string, SpotRequestInfo>();
   for (const batch of chunks(ids, IDS_PER_CALL)) {
     const result = await attempt("ec2", "DescribeSpotInstanceRequests", async () => {

@@ -1,10 +1,11 @@
 // Which machine image an instance boots. Either an exact AMI id, or the newest available image whose
 // name matches a pattern AND whose owner is pinned. Never by name alone: anyone can publish a public
 // AMI named like Ubuntu's (the dstack hub looked images up by name only, see dstack-aws.md §3.5).
-import { paginateDescribeImages, type DescribeImagesCommandInput, type Image } from "@aws-sdk/client-ec2";
+import type { DescribeImagesCommandInput, Image } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, localFailure, type AwsResult } from "../errors.js";
 import { allPages } from "../pagination.js";
+import { sdk } from "../sdk.js";
 
 /** Canonical's AWS account: the publisher of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -100,7 +101,8 @@ export async function resolveImage(
 ): Promise<AwsResult<ResolvedImage>> {
   const problem = imageSpecProblem(spec);
   if (problem) return { ok: false, error: localFailure("INVALID_INPUT", "ec2", "DescribeImages", "InvalidImageSpec", problem) };
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeImages } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const input = describeImagesInput(spec);
   const listed = await attempt("ec2", "DescribeImages", () => allPages(paginateDescribeImages({ client: ec2 }, input), (page) => page.Images));
 

@@ -1,10 +1,11 @@
 // The instance types of a region (DescribeInstanceTypes, all pages), as offers, and the local
 // filter over them: DescribeInstanceTypes filters match exact values only (no "at least 8 vCPUs").
-import { paginateDescribeInstanceTypes, type InstanceTypeInfo } from "@aws-sdk/client-ec2";
+import type { InstanceTypeInfo } from "@aws-sdk/client-ec2";
 import { awsCacheKey } from "../cache.js";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 import type { OfferCache } from "./offer-cache.js";
+import { sdk } from "../sdk.js";
 
 export interface InstanceOfferFilter {
   minVcpus?: number | null;
@@ -59,7 +60,8 @@ function toOffer(info: InstanceTypeInfo): InstanceOffer | null {
 }
 
 async function describeAllInstanceTypes(session: AwsSession, region: string): Promise<AwsResult<InstanceOffer[]>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeInstanceTypes } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   return attempt("ec2", "DescribeInstanceTypes", async () => {
     const offers: InstanceOffer[] = [];
     for await (const page of paginateDescribeInstanceTypes({ client: ec2 }, { MaxResults: 100 })) {

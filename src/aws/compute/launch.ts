@@ -5,18 +5,13 @@
 //   that lost the answer (timeout, crash, restart) gets the existing instance back without a second
 //   RunInstances. (moto ignores ClientToken, so under moto this lookup is what keeps it to one.)
 import { createHash } from "node:crypto";
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  RunInstancesCommand,
-  type _InstanceType,
-  type RunInstancesCommandInput,
-} from "@aws-sdk/client-ec2";
+import type { _InstanceType, RunInstancesCommandInput } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, isRetryable, localFailure, type AwsResult } from "../errors.js";
 import { retryResult } from "../retry.js";
 import { toInstanceInfo } from "./describe.js";
 import { BUCKET_TAG, CLIENT_TOKEN_TAG, toTagList } from "../names.js";
+import { sdk } from "../sdk.js";
 
 export type InstanceMarket = "ON_DEMAND" | "SPOT";
 
@@ -128,7 +123,8 @@ export function runInstancesInput(input: RunInstanceInput, clientToken: string, 
  * the failure of the lookup. For callers that must not mistake "could not look" for "none".
  */
 export async function lookupByToken(session: AwsSession, region: string, clientToken: string): Promise<AwsResult<LaunchedInstance | null>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { DescribeInstancesCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeInstances", () =>
     ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLIENT_TOKEN_TAG}`, Values: [clientToken] }], MaxResults: 1000 })),
   );
@@ -149,7 +145,8 @@ export async function findByToken(session: AwsSession, region: string, clientTok
 }
 
 async function rootDeviceOf(session: AwsSession, region: string, imageId: string): Promise<AwsResult<string>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { DescribeImagesCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "DescribeImages", () => ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
   if (!result.ok) {
     if (result.error.kind !== "NOT_FOUND") return result;
@@ -181,7 +178,8 @@ export async function runInstance(session: AwsSession, region: string, input: Ru
     rootDeviceName = device.value;
   }
 
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { RunInstancesCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const result = await attempt("ec2", "RunInstances", () => ec2.send(new RunInstancesCommand(runInstancesInput(input, clientToken, rootDeviceName))));
   if (!result.ok) return result;
   const instance = result.value.Instances?.[0];

@@ -1,8 +1,9 @@
 // Reading job and runner logs (FilterLogEvents) one page at a time with AWS's own opaque token.
 // A log group that does not exist yet (nothing has run) is an empty page, not an error.
-import { paginateFilterLogEvents, type FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
+import type { FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
+import { sdk } from "../sdk.js";
 
 export interface LogEventsQuery {
   group: string;
@@ -38,7 +39,8 @@ const millis = (value: number | Date | null | undefined) => (value == null ? und
  * The prefix is also applied to the answer, because some endpoints (moto) ignore logStreamNamePrefix.
  */
 export async function filterLogEvents(session: AwsSession, region: string, query: LogEventsQuery): Promise<AwsResult<LogEventsPage>> {
-  const logs = session.factory.client("logs", region, session.credentials);
+  const { paginateFilterLogEvents } = await sdk.logs();
+  const logs = await session.factory.client("logs", region, session.credentials);
   const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), 10_000);
   const prefix = query.streamPrefix || undefined;
   const input = { logGroupName: query.group, logStreamNamePrefix: prefix, startTime: millis(query.startTime), endTime: millis(query.endTime), limit };

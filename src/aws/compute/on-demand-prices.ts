@@ -1,11 +1,12 @@
 // On-demand Linux prices from the AWS Price List API (GetProducts), when the credentials allow
 // pricing:GetProducts (not in the seed's policy). A price that cannot be read is null, never a guess.
-import { paginateGetProducts, type Filter as PricingFilter } from "@aws-sdk/client-pricing";
+import type { Filter as PricingFilter } from "@aws-sdk/client-pricing";
 import { awsCacheKey } from "../cache.js";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsFailure } from "../errors.js";
 import { allPages } from "../pagination.js";
 import type { OfferCache } from "./offer-cache.js";
+import { sdk } from "../sdk.js";
 
 export interface OnDemandPrices {
   /** USD per hour by instance type; null when the Price List API could not be used. */
@@ -61,7 +62,8 @@ export function parsePriceList(items: readonly unknown[]): Map<string, number> {
 }
 
 async function fetchOnDemandPrices(session: AwsSession, region: string): Promise<OnDemandPrices> {
-  const pricing = session.factory.client("pricing", PRICING_REGION, session.credentials);
+  const { paginateGetProducts } = await sdk.pricing();
+  const pricing = await session.factory.client("pricing", PRICING_REGION, session.credentials);
   const result = await attempt("pricing", "GetProducts", async () => {
     const input = { ServiceCode: "AmazonEC2", Filters: onDemandPriceFilters(region), FormatVersion: "aws_v1", MaxResults: 100 };
     const items = await allPages(paginateGetProducts({ client: pricing }, input), (page) => (Array.isArray(page.PriceList) ? (page.PriceList as unknown[]) : []));

@@ -1,12 +1,13 @@
 // The lowest current spot price per instance type across a region's zones
 // (DescribeSpotPriceHistory, batched by type, a few batches at a time).
-import { paginateDescribeSpotPriceHistory, type _InstanceType, type SpotPrice } from "@aws-sdk/client-ec2";
+import type { _InstanceType, SpotPrice } from "@aws-sdk/client-ec2";
 import pMap from "p-map";
 import { awsCacheKey } from "../cache.js";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 import { allPages } from "../pagination.js";
 import type { OfferCache } from "./offer-cache.js";
+import { sdk } from "../sdk.js";
 
 /** Spot price entries for Linux: "Linux/UNIX", or "Linux/UNIX (Amazon VPC)" from older APIs and moto. */
 const LINUX_PRODUCT = /^Linux\/UNIX( \(Amazon VPC\))?$/;
@@ -57,7 +58,8 @@ export async function lowestSpotPrices(
   }
   if (missing.length === 0) return { ok: true, value: result };
 
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { paginateDescribeSpotPriceHistory } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const chunks: string[][] = [];
   for (let i = 0; i < missing.length; i += SPOT_TYPES_PER_CALL) chunks.push(missing.slice(i, i + SPOT_TYPES_PER_CALL));
   const startTime = (options.now ?? (() => new Date()))();

@@ -1,11 +1,11 @@
 // Terminating an instance of this backend: only what carries the backend's dstack_bucket tag, the
 // spot request cancelled before the instance is terminated (so nothing can relaunch it), and
 // idempotent: what is already gone or terminated counts as done.
-import { CancelSpotInstanceRequestsCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, localFailure, type AwsResult } from "../errors.js";
 import { describeInstances, describeSpotRequests, type InstanceInfo, type SpotRequestInfo } from "./describe.js";
 import { BUCKET_TAG } from "../names.js";
+import { sdk } from "../sdk.js";
 
 export interface TerminateInput {
   instanceId?: string | null;
@@ -99,7 +99,8 @@ export async function terminateInstance(session: AwsSession, region: string, inp
   }
 
   // Everything checked: now change things, spot request first.
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { CancelSpotInstanceRequestsCommand, TerminateInstancesCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   let spotOutcome: TerminateOutcome["spotRequest"] = spotRequestId ? "not-found" : "none";
   if (request) {
     if (CLOSED_REQUEST_STATES.has(request.state)) {

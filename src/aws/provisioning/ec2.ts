@@ -1,23 +1,14 @@
 // Thin EC2 operations for the security group. The default VPC is found through DescribeSubnets
 // (default-for-az=true) because the seed's policy has no ec2:DescribeVpcs; a group is found by
 // name AND VPC (the dstack hub filtered by name only, and could pick a group in another VPC).
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  CreateTagsCommand,
-  DeleteSecurityGroupCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  RevokeSecurityGroupIngressCommand,
-  type IpPermission,
-  type SecurityGroup,
-} from "@aws-sdk/client-ec2";
+import type { IpPermission, SecurityGroup } from "@aws-sdk/client-ec2";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { parseCidr } from "./cidr.js";
 import { isCode } from "../errors.js";
 import { awsCall, awsValue } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
 import type { Tag } from "../names.js";
+import { sdk } from "../sdk.js";
 
 function ec2Client(target: AwsTarget) {
   return target.session.factory.client("ec2", target.region, target.session.credentials);
@@ -25,12 +16,14 @@ function ec2Client(target: AwsTarget) {
 
 /** The VPC of the backend's subnet, or of the region's default subnets when it has none. */
 export async function resolveVpc(target: AwsTarget, subnetId: string | null): Promise<string> {
+  const { DescribeSubnetsCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   if (subnetId) {
     const result = await awsCall(
       "ec2",
       "DescribeSubnets",
       { doing: `looking up subnet ${subnetId}`, parameter: `subnetId "${subnetId}"` },
-      () => ec2Client(target).send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })),
+      () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })),
       (failure) => failure.kind === "NOT_FOUND",
     );
     const vpcId = result.ok ? result.value.Subnets?.[0]?.VpcId : undefined;
@@ -40,7 +33,7 @@ export async function resolveVpc(target: AwsTarget, subnetId: string | null): Pr
     return vpcId;
   }
   const subnets = await awsValue("ec2", "DescribeSubnets", { doing: `looking up the default VPC of ${target.region}` }, () =>
-    ec2Client(target).send(new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] })),
+    ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] })),
   );
   const vpcId = subnets.Subnets?.find((s) => s.VpcId)?.VpcId;
   if (!vpcId) {
@@ -53,8 +46,10 @@ export async function resolveVpc(target: AwsTarget, subnetId: string | null): Pr
 
 /** The group named `name` in `vpcId`, or null. */
 export async function findSecurityGroup(target: AwsTarget, name: string, vpcId: string): Promise<SecurityGroup | null> {
+  const { DescribeSecurityGroupsCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   const result = await awsValue("ec2", "DescribeSecurityGroups", { doing: `looking up security group ${name} in ${vpcId}` }, () =>
-    ec2Client(target).send(
+    ec2.send(
       new DescribeSecurityGroupsCommand({
         Filters: [
           { Name: "group-name", Values: [name] },
@@ -71,12 +66,14 @@ export async function createSecurityGroup(
   target: AwsTarget,
   input: { name: string; vpcId: string; description: string; tags: Tag[] },
 ): Promise<string> {
+  const { CreateSecurityGroupCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   const result = await awsCall(
     "ec2",
     "CreateSecurityGroup",
     { doing: `creating security group ${input.name} in ${input.vpcId}`, parameter: `the group name ${input.name} and VPC ${input.vpcId}` },
     () =>
-      ec2Client(target).send(
+      ec2.send(
         new CreateSecurityGroupCommand({
           GroupName: input.name,
           Description: input.description,
@@ -93,8 +90,10 @@ export async function createSecurityGroup(
 }
 
 export async function tagSecurityGroup(target: AwsTarget, groupId: string, tags: Tag[]): Promise<void> {
+  const { CreateTagsCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   await awsValue("ec2", "CreateTags", { doing: `tagging security group ${groupId}` }, () =>
-    ec2Client(target).send(new CreateTagsCommand({ Resources: [groupId], Tags: tags })),
+    ec2.send(new CreateTagsCommand({ Resources: [groupId], Tags: tags })),
   );
 }
 
@@ -159,13 +158,15 @@ function sshPermission(cidrs: readonly string[]): IpPermission {
  * after all (added concurrently: InvalidPermission.Duplicate fails the whole call), one by one.
  */
 export async function authorizeSsh(target: AwsTarget, groupId: string, cidrs: readonly string[]): Promise<void> {
+  const { AuthorizeSecurityGroupIngressCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   if (cidrs.length === 0) return;
   const send = (list: readonly string[]) =>
     awsCall(
       "ec2",
       "AuthorizeSecurityGroupIngress",
       { doing: `allowing SSH from ${list.join(", ")} in security group ${groupId}`, parameter: `sshIngressCidrs (${list.join(", ")})` },
-      () => ec2Client(target).send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [sshPermission(list)] })),
+      () => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [sshPermission(list)] })),
       (failure) => failure.code === "InvalidPermission.Duplicate",
     );
   const all = await send(cidrs);
@@ -175,6 +176,8 @@ export async function authorizeSsh(target: AwsTarget, groupId: string, cidrs: re
 
 /** Removes tcp/22 ingress from each of `cidrs` (needs ec2:RevokeSecurityGroupIngress, beyond the seed's policy). */
 export async function revokeSsh(target: AwsTarget, groupId: string, cidrs: readonly string[]): Promise<void> {
+  const { RevokeSecurityGroupIngressCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   if (cidrs.length === 0) return;
   await awsCall(
     "ec2",
@@ -183,7 +186,7 @@ export async function revokeSsh(target: AwsTarget, groupId: string, cidrs: reado
       doing: `removing SSH access from ${cidrs.join(", ")} (no longer in sshIngressCidrs) in security group ${groupId}`,
       leftBehind: `SSH ingress from ${cidrs.join(", ")} in security group ${groupId}`,
     },
-    () => ec2Client(target).send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [sshPermission(cidrs)] })),
+    () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [sshPermission(cidrs)] })),
     (failure) => failure.code === "InvalidPermission.NotFound",
   );
 }
@@ -193,12 +196,14 @@ export async function revokeSsh(target: AwsTarget, groupId: string, cidrs: reado
  * interfaces (DependencyViolation) is transient: instances being terminated release it shortly.
  */
 export async function deleteSecurityGroup(target: AwsTarget, groupId: string, label: string): Promise<"deleted" | "gone"> {
+  const { DeleteSecurityGroupCommand } = await sdk.ec2();
+  const ec2 = await ec2Client(target);
   const leftBehind = `security group ${label}`;
   const result = await awsCall(
     "ec2",
     "DeleteSecurityGroup",
     { doing: `deleting security group ${label}`, leftBehind },
-    () => ec2Client(target).send(new DeleteSecurityGroupCommand({ GroupId: groupId })),
+    () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })),
     (failure) => failure.kind === "NOT_FOUND" || isCode(failure, "DependencyViolation"),
   );
   if (result.ok) return "deleted";

@@ -2,30 +2,14 @@
 // step error (see failures.ts), and reports "already exists" / "already gone" as values so the
 // steps above can be idempotent. Only actions of the seed's policy are used for provisioning;
 // teardown needs the delete/detach/remove actions the seed lacks (listed in the README).
-import {
-  AddRoleToInstanceProfileCommand,
-  AttachRolePolicyCommand,
-  CreateInstanceProfileCommand,
-  CreatePolicyCommand,
-  CreateRoleCommand,
-  DeleteInstanceProfileCommand,
-  DeletePolicyCommand,
-  DeleteRoleCommand,
-  DetachRolePolicyCommand,
-  GetInstanceProfileCommand,
-  GetRoleCommand,
-  RemoveRoleFromInstanceProfileCommand,
-  TagInstanceProfileCommand,
-  TagRoleCommand,
-  type InstanceProfile,
-  type Role,
-} from "@aws-sdk/client-iam";
+import type { InstanceProfile, Role } from "@aws-sdk/client-iam";
 import { getCallerIdentity, type AwsSession } from "../discovery.js";
 import { PermanentStepError, TransientStepError } from "../../errors/step-errors.js";
 import { isCode } from "../errors.js";
 import { awsCall, awsValue, stepErrorFor } from "./failures.js";
 import { arnAccount, type Tag } from "../names.js";
 import { ec2TrustPolicyDocument } from "./documents.js";
+import { sdk } from "../sdk.js";
 
 export interface AwsTarget {
   session: AwsSession;
@@ -52,12 +36,14 @@ export async function createPolicy(
   target: AwsTarget,
   input: { name: string; arn: string; document: object; description: string; tags: Tag[] },
 ): Promise<{ created: true; arn: string } | { created: false }> {
+  const { CreatePolicyCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "CreatePolicy",
     { doing: `creating IAM policy ${input.name}`, parameter: `the policy document of ${input.name}` },
     () =>
-      iamClient(target).send(
+      iam.send(
         new CreatePolicyCommand({
           PolicyName: input.name,
           PolicyDocument: JSON.stringify(input.document),
@@ -78,8 +64,10 @@ export async function createPolicy(
  * role provisioning attaches it to) and deleted again.
  */
 export async function deletePolicy(target: AwsTarget, arn: string, roleName: string): Promise<"deleted" | "gone"> {
+  const { DeletePolicyCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const description = { doing: `deleting IAM policy ${arn}`, leftBehind: `IAM policy ${arn}` };
-  const send = () => iamClient(target).send(new DeletePolicyCommand({ PolicyArn: arn }));
+  const send = () => iam.send(new DeletePolicyCommand({ PolicyArn: arn }));
   const conflict = (f: { code: string }) => f.code === "DeleteConflict" || f.code === "DeleteConflictException";
   let result = await awsCall("iam", "DeletePolicy", description, send, (f) => f.kind === "NOT_FOUND" || conflict(f));
   if (!result.ok && conflict(result.error)) {
@@ -96,11 +84,13 @@ export async function deletePolicy(target: AwsTarget, arn: string, roleName: str
 
 /** GetRole; null when there is no such role. */
 export async function getRole(target: AwsTarget, name: string): Promise<Role | null> {
+  const { GetRoleCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "GetRole",
     { doing: `looking up IAM role ${name}` },
-    () => iamClient(target).send(new GetRoleCommand({ RoleName: name })),
+    () => iam.send(new GetRoleCommand({ RoleName: name })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   if (!result.ok) return null;
@@ -110,12 +100,14 @@ export async function getRole(target: AwsTarget, name: string): Promise<Role | n
 
 /** CreateRole trusted by EC2. A role created concurrently by someone else is retried (then found). */
 export async function createRole(target: AwsTarget, input: { name: string; description: string; tags: Tag[] }): Promise<Role> {
+  const { CreateRoleCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "CreateRole",
     { doing: `creating IAM role ${input.name}`, parameter: `the role name ${input.name}` },
     () =>
-      iamClient(target).send(
+      iam.send(
         new CreateRoleCommand({
           RoleName: input.name,
           AssumeRolePolicyDocument: JSON.stringify(ec2TrustPolicyDocument()),
@@ -133,18 +125,22 @@ export async function createRole(target: AwsTarget, input: { name: string; descr
 }
 
 export async function tagRole(target: AwsTarget, name: string, tags: Tag[]): Promise<void> {
+  const { TagRoleCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   await awsValue("iam", "TagRole", { doing: `tagging IAM role ${name}` }, () =>
-    iamClient(target).send(new TagRoleCommand({ RoleName: name, Tags: tags })),
+    iam.send(new TagRoleCommand({ RoleName: name, Tags: tags })),
   );
 }
 
 /** AttachRolePolicy (idempotent in IAM). A policy not found yet is IAM propagation: transient. */
 export async function attachRolePolicy(target: AwsTarget, roleName: string, arn: string): Promise<void> {
+  const { AttachRolePolicyCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "AttachRolePolicy",
     { doing: `attaching IAM policy ${arn} to role ${roleName}` },
-    () => iamClient(target).send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn })),
+    () => iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   if (!result.ok) {
@@ -157,11 +153,13 @@ export async function attachRolePolicy(target: AwsTarget, roleName: string, arn:
 
 /** DetachRolePolicy; "gone" when the role, the policy or the attachment no longer exists. */
 export async function detachRolePolicy(target: AwsTarget, roleName: string, arn: string, leftBehind: string): Promise<"detached" | "gone"> {
+  const { DetachRolePolicyCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "DetachRolePolicy",
     { doing: `detaching IAM policy ${arn} from role ${roleName}`, leftBehind },
-    () => iamClient(target).send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn })),
+    () => iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   return result.ok ? "detached" : "gone";
@@ -172,9 +170,11 @@ export async function detachRolePolicy(target: AwsTarget, roleName: string, arn:
  * detached and the delete retried once; any other attached or inline policy is someone else's.
  */
 export async function deleteRole(target: AwsTarget, name: string, policyArn: string): Promise<"deleted" | "gone"> {
+  const { DeleteRoleCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const leftBehind = `IAM role ${name}`;
   const description = { doing: `deleting IAM role ${name}`, leftBehind };
-  const send = () => iamClient(target).send(new DeleteRoleCommand({ RoleName: name }));
+  const send = () => iam.send(new DeleteRoleCommand({ RoleName: name }));
   const conflict = (f: { code: string }) => f.code === "DeleteConflict" || f.code === "DeleteConflictException";
   let result = await awsCall("iam", "DeleteRole", description, send, (f) => f.kind === "NOT_FOUND" || conflict(f));
   if (!result.ok && conflict(result.error)) {
@@ -191,11 +191,13 @@ export async function deleteRole(target: AwsTarget, name: string, policyArn: str
 
 /** GetInstanceProfile; null when there is no such profile. */
 export async function getInstanceProfile(target: AwsTarget, name: string): Promise<InstanceProfile | null> {
+  const { GetInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "GetInstanceProfile",
     { doing: `looking up instance profile ${name}` },
-    () => iamClient(target).send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
+    () => iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   if (!result.ok) return null;
@@ -204,11 +206,13 @@ export async function getInstanceProfile(target: AwsTarget, name: string): Promi
 }
 
 export async function createInstanceProfile(target: AwsTarget, input: { name: string; tags: Tag[] }): Promise<InstanceProfile> {
+  const { CreateInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "CreateInstanceProfile",
     { doing: `creating instance profile ${input.name}`, parameter: `the instance profile name ${input.name}` },
-    () => iamClient(target).send(new CreateInstanceProfileCommand({ InstanceProfileName: input.name, Tags: input.tags })),
+    () => iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: input.name, Tags: input.tags })),
     (failure) => isCode(failure, "EntityAlreadyExists"),
   );
   if (!result.ok || !result.value.InstanceProfile?.Arn) {
@@ -218,8 +222,10 @@ export async function createInstanceProfile(target: AwsTarget, input: { name: st
 }
 
 export async function tagInstanceProfile(target: AwsTarget, name: string, tags: Tag[]): Promise<void> {
+  const { TagInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   await awsValue("iam", "TagInstanceProfile", { doing: `tagging instance profile ${name}` }, () =>
-    iamClient(target).send(new TagInstanceProfileCommand({ InstanceProfileName: name, Tags: tags })),
+    iam.send(new TagInstanceProfileCommand({ InstanceProfileName: name, Tags: tags })),
   );
 }
 
@@ -229,11 +235,13 @@ export async function tagInstanceProfile(target: AwsTarget, name: string, tags: 
  * right after creation is IAM propagation: transient.
  */
 export async function addRoleToInstanceProfile(target: AwsTarget, profileName: string, roleName: string): Promise<"added" | "full"> {
+  const { AddRoleToInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "AddRoleToInstanceProfile",
     { doing: `adding role ${roleName} to instance profile ${profileName}` },
-    () => iamClient(target).send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+    () => iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
     (failure) => failure.kind === "NOT_FOUND" || isCode(failure, "LimitExceeded", "EntityAlreadyExists"),
   );
   if (result.ok) return "added";
@@ -253,22 +261,26 @@ export async function removeRoleFromInstanceProfile(
   roleName: string,
   leftBehind: string,
 ): Promise<"removed" | "gone"> {
+  const { RemoveRoleFromInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "RemoveRoleFromInstanceProfile",
     { doing: `removing role ${roleName} from instance profile ${profileName}`, leftBehind },
-    () => iamClient(target).send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+    () => iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   return result.ok ? "removed" : "gone";
 }
 
 export async function deleteInstanceProfile(target: AwsTarget, name: string, leftBehind: string): Promise<"deleted" | "gone"> {
+  const { DeleteInstanceProfileCommand } = await sdk.iam();
+  const iam = await iamClient(target);
   const result = await awsCall(
     "iam",
     "DeleteInstanceProfile",
     { doing: `deleting instance profile ${name}`, leftBehind },
-    () => iamClient(target).send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })),
+    () => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })),
     (failure) => failure.kind === "NOT_FOUND",
   );
   return result.ok ? "deleted" : "gone";

@@ -2,16 +2,11 @@
 // (by ID) next to the user's and never changes or drops theirs; teardown removes only its own.
 // S3 has one configuration per bucket and PutBucketLifecycleConfiguration replaces all of it, so
 // every write sends the user's rules back exactly as they were read.
-import {
-  DeleteBucketLifecycleCommand,
-  GetBucketLifecycleConfigurationCommand,
-  PutBucketLifecycleConfigurationCommand,
-  type LifecycleRule,
-  type TransitionDefaultMinimumObjectSize,
-} from "@aws-sdk/client-s3";
+import type { LifecycleRule, TransitionDefaultMinimumObjectSize } from "@aws-sdk/client-s3";
 import { PermanentStepError } from "../../errors/step-errors.js";
 import { awsCall } from "./failures.js";
 import type { AwsTarget } from "./iam.js";
+import { sdk } from "../sdk.js";
 
 export const ABORT_MULTIPART_RULE_ID = "dstack-abort-incomplete-multipart";
 export const EXPIRE_TMP_RULE_ID = "dstack-expire-tmp";
@@ -116,11 +111,13 @@ function s3Client(target: AwsTarget) {
 
 /** The bucket's rules; none when it has no configuration; null when the bucket does not exist. */
 export async function getLifecycle(target: AwsTarget, bucket: string): Promise<LifecycleConfiguration | null> {
+  const { GetBucketLifecycleConfigurationCommand } = await sdk.s3();
+  const s3 = await s3Client(target);
   const result = await awsCall(
     "s3",
     "GetBucketLifecycleConfiguration",
     { doing: `reading the lifecycle rules of bucket ${bucket}` },
-    () => s3Client(target).send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })),
+    () => s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })),
     (failure) => failure.code === "NoSuchLifecycleConfiguration" || failure.code === "NoSuchBucket",
   );
   if (!result.ok) return result.error.code === "NoSuchBucket" ? null : { rules: [] };
@@ -138,6 +135,8 @@ export async function requireLifecycle(target: AwsTarget, bucket: string): Promi
 }
 
 export async function putLifecycle(target: AwsTarget, bucket: string, configuration: LifecycleConfiguration, leftBehind?: string): Promise<void> {
+  const { PutBucketLifecycleConfigurationCommand } = await sdk.s3();
+  const s3 = await s3Client(target);
   await awsCall(
     "s3",
     "PutBucketLifecycleConfiguration",
@@ -147,7 +146,7 @@ export async function putLifecycle(target: AwsTarget, bucket: string, configurat
       ...(leftBehind ? { leftBehind } : {}),
     },
     () =>
-      s3Client(target).send(
+      s3.send(
         new PutBucketLifecycleConfigurationCommand({
           Bucket: bucket,
           LifecycleConfiguration: { Rules: configuration.rules },
@@ -161,11 +160,13 @@ export async function putLifecycle(target: AwsTarget, bucket: string, configurat
 
 /** DeleteBucketLifecycle (IAM: s3:PutLifecycleConfiguration); a missing bucket or configuration is fine. */
 export async function deleteLifecycle(target: AwsTarget, bucket: string, leftBehind?: string): Promise<void> {
+  const { DeleteBucketLifecycleCommand } = await sdk.s3();
+  const s3 = await s3Client(target);
   await awsCall(
     "s3",
     "DeleteBucketLifecycle",
     { doing: `removing the lifecycle configuration of bucket ${bucket}`, ...(leftBehind ? { leftBehind } : {}) },
-    () => s3Client(target).send(new DeleteBucketLifecycleCommand({ Bucket: bucket })),
+    () => s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket })),
     (failure) => failure.kind === "NOT_FOUND",
   );
 }

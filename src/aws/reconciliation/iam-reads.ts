@@ -1,10 +1,10 @@
 // Read-only IAM checks of what provisioning made: the role (does it still exist, does EC2 still
 // trust it), the managed policies attached to it, and the role an instance profile holds. Each
 // answers null for "does not exist" and a classified failure (e.g. ACCESS_DENIED) otherwise.
-import { GetInstanceProfileCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 import { trustsEc2 } from "../provisioning/documents.js";
+import { sdk } from "../sdk.js";
 
 export interface RoleState {
   arn: string;
@@ -24,7 +24,9 @@ function nullWhenMissing<T>(result: AwsResult<T>): AwsResult<T | null> {
 
 /** iam:GetRole (in the seed's policy). */
 export async function readRole(session: AwsSession, region: string, roleName: string): Promise<AwsResult<RoleState | null>> {
-  const result = nullWhenMissing(await attempt("iam", "GetRole", () => iam(session, region).send(new GetRoleCommand({ RoleName: roleName }))));
+  const { GetRoleCommand } = await sdk.iam();
+  const client = await iam(session, region);
+  const result = nullWhenMissing(await attempt("iam", "GetRole", () => client.send(new GetRoleCommand({ RoleName: roleName }))));
   if (!result.ok || !result.value) return result as AwsResult<null>;
   const role = result.value.Role;
   return { ok: true, value: { arn: role?.Arn ?? "", trustsEc2: trustsEc2(role?.AssumeRolePolicyDocument) } };
@@ -32,11 +34,13 @@ export async function readRole(session: AwsSession, region: string, roleName: st
 
 /** iam:ListAttachedRolePolicies (beyond the seed's policy): the ARNs of the role's managed policies, all pages. */
 export async function attachedPolicyArns(session: AwsSession, region: string, roleName: string): Promise<AwsResult<string[] | null>> {
+  const { ListAttachedRolePoliciesCommand } = await sdk.iam();
+  const client = await iam(session, region);
   const arns: string[] = [];
   const result = await attempt("iam", "ListAttachedRolePolicies", async () => {
     let Marker: string | undefined;
     do {
-      const page = await iam(session, region).send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker, MaxItems: 100 }));
+      const page = await client.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker, MaxItems: 100 }));
       for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyArn) arns.push(policy.PolicyArn);
       Marker = page.IsTruncated ? page.Marker : undefined;
     } while (Marker);
@@ -47,8 +51,10 @@ export async function attachedPolicyArns(session: AwsSession, region: string, ro
 
 /** iam:GetInstanceProfile (in the seed's policy): the names of the roles it holds. */
 export async function instanceProfileRoles(session: AwsSession, region: string, profileName: string): Promise<AwsResult<string[] | null>> {
+  const { GetInstanceProfileCommand } = await sdk.iam();
+  const client = await iam(session, region);
   const result = nullWhenMissing(
-    await attempt("iam", "GetInstanceProfile", () => iam(session, region).send(new GetInstanceProfileCommand({ InstanceProfileName: profileName }))),
+    await attempt("iam", "GetInstanceProfile", () => client.send(new GetInstanceProfileCommand({ InstanceProfileName: profileName }))),
   );
   if (!result.ok || !result.value) return result as AwsResult<null>;
   return { ok: true, value: (result.value.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? "").filter(Boolean) };

@@ -1,10 +1,10 @@
 // What EC2 runs for a backend, found by its tags rather than by the ids the database knows: every
 // instance and spot request tagged dstack_backend=<backend id>, and (launches from before that tag
 // existed) dstack_bucket=<bucket>. Terminated instances and closed requests are left out.
-import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand } from "@aws-sdk/client-ec2";
 import type { AwsSession } from "../discovery.js";
 import { attempt, type AwsResult } from "../errors.js";
 import { BUCKET_TAG } from "../names.js";
+import { sdk } from "../sdk.js";
 import { toInstanceInfo, toSpotRequestInfo, type InstanceInfo, type SpotRequestInfo } from "../compute/describe.js";
 
 /** The key instanceTags() gives the backend's id. */
@@ -37,7 +37,8 @@ export function belongsTo(tags: Record<string, string>, owner: BackendOwner): bo
 
 /** The backend's instances EC2 lists in any state but shutting-down and terminated (all pages). */
 export async function listOwnedInstances(session: AwsSession, region: string, owner: BackendOwner): Promise<AwsResult<InstanceInfo[]>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { DescribeInstancesCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const found = new Map<string, InstanceInfo>();
   for (const Filters of ownerFilters(owner)) {
     const result = await attempt("ec2", "DescribeInstances", async () => {
@@ -58,7 +59,8 @@ export async function listOwnedInstances(session: AwsSession, region: string, ow
 
 /** The backend's open or active spot requests (all pages). */
 export async function listOwnedSpotRequests(session: AwsSession, region: string, owner: BackendOwner): Promise<AwsResult<SpotRequestInfo[]>> {
-  const ec2 = session.factory.client("ec2", region, session.credentials);
+  const { DescribeSpotInstanceRequestsCommand } = await sdk.ec2();
+  const ec2 = await session.factory.client("ec2", region, session.credentials);
   const found = new Map<string, SpotRequestInfo>();
   for (const Filters of ownerFilters(owner)) {
     const result = await attempt("ec2", "DescribeSpotInstanceRequests", async () => {
