@@ -57,6 +57,9 @@ export class PgBossRunQueue implements RunQueue {
       schema: SCHEMA,
       max: 4,
       supervise: true,
+      // No cron jobs here: without this, every start queries the clock skew, creates pg-boss's
+      // scheduling queue and starts a worker for it.
+      schedule: false,
       maintenanceIntervalSeconds: settings.maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: Math.max(settings.maintenanceIntervalSeconds, 10),
     });
