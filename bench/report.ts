@@ -1,6 +1,7 @@
 // bench/results.md from one run's figures.
 import { checkGoals, figures } from "./figures.js";
 import type { BenchResults } from "./main.js";
+import { FINDINGS } from "./findings.js";
 import { round } from "./lib.js";
 import type { ReadPathResult } from "./read-path.js";
 
@@ -9,35 +10,10 @@ type NonHeap = { label: string; mib: number }[];
 
 const ratio = (a: number, b: number) => (b === 0 ? "n/a" : `${round(a / b, 2)}×`);
 
-/** What profiling found and what was changed, with the figures measured before and after. */
-const FIXES = `## What profiling found
-
-CPU profiles (\`node --cpu-prof\` on \`dist/src/main.js\` under the read-path load) and CPU-ms per
-request from /proc, measured on this machine while it was quiet (load average about 1) while the
-benchmarks were written. "Before" is the code as it was.
-
-### Fixed
-
-| Finding | Before | After |
-|---|---|---|
-| \`lastRun\` loader read every run of every backend and all their steps, then kept the newest (Prisma's \`distinct\` works in memory) | 100 backends × 21 runs: 2,100 run rows + 12,100 step rows read for 100 last runs | one index probe per backend (\`LATERAL … LIMIT 1\`): 100 run rows + 100 step rows (section 2); statement count unchanged |
-| graphql-armor's token limit parsed every new document a second time, and answered its refusal (and every syntax error) with HTTP 500 | syntax error or > 2,000 tokens: HTTP 500 | lexing only (no second parse); HTTP 400 naming the limit; syntax errors 400 \`GRAPHQL_PARSE_FAILED\` |
-
-### Measured, not changed here (outside the files this work owned)
-
-| Finding | Figure | Suggested change |
-|---|---|---|
-| The read path is framework-bound: Express + Apollo + type-graphql answer \`{ __typename }\` for 0.31 CPU-ms (3,441 req/s); each Prisma statement then costs about 0.25 CPU-ms against about 0.08 for the same statement through \`pg\` | authentication alone (token, then its user: 2 statements) adds 0.53 CPU-ms; the read path is 5 statements, about 1.9–2.2 CPU-ms in all against 0.37–0.44 for the floor (section 1) | fewer statements: the token with its user in one query, the project with the caller's membership in one (Prisma's \`relationJoins\`, or one raw query each): 5 → 3 statements, about −0.5 CPU-ms (≈ 25 %) |
-| The EC2 client is the heaviest import | see the import table in section 5 (hundreds of ms, about 90 MiB resident) | load AWS SDK clients on first use |
-| Tried and dropped: the backends loader as raw SQL (skips Prisma's query interpreter) | 1.91 vs 2.01 CPU-ms per request, within run-to-run noise | kept Prisma |
-| Tried and dropped: Apollo's cache-control plugin (wraps every field resolver) disabled | no measurable change | kept |
-
-Parsing and validation are already cached by Apollo (no \`parse\`/\`validate\` frames in steady-state profiles), the pg pool and the AWS SDK clients are shared and reused, and relations are batched per request (section 2).
-`;
 
 function nonHeapLines(nonHeap: NonHeap | undefined): string[] {
   if (!nonHeap?.length) return [];
-  return ["Resident memory outside the V8 heap:", "", "| What | MiB |", "|---|---:|", ...nonHeap.map((item) => `| ${item.label} | ${item.mib} |`), ""];
+  return ["What the resident memory is made of after 20,000 requests (bench/memory-probe-preload.mjs):", "", "| What | MiB |", "|---|---:|", ...nonHeap.map((item) => `| ${item.label} | ${item.mib} |`), ""];
 }
 
 export function renderReport(results: BenchResults): string {
@@ -76,12 +52,12 @@ export function renderReport(results: BenchResults): string {
   if (read) {
     lines.push("## 1. Read path against its floor", "");
     lines.push(
-      `\`project(id) { backends { edges { node { aws { region bucket } } } } }\` for a project with ${read.backends} backends (${read.responseBytes}-byte response), ${read.connections} connections, ${read.warmupSeconds} s warm-up then ${read.durationSeconds} s measured, one server under load at a time. The floor is \`bench/bare-server.ts\`: \`node:http\` + \`pg\`, the same ${read.statements} SQL statements (${read.sameSql ? "text identical to what Prisma sent, checked in this run" : "**the full stack's SQL differed in this run**"}), the same checks and ${read.sameResponse ? "byte-identical JSON (checked in this run)" : "**a different response in this run**"}.`,
+      `\`project(id) { backends { edges { node { aws { region bucket } } } } }\` for a project with ${read.backends} backends (${read.responseBytes}-byte response), ${read.connections} connections, ${read.warmupSeconds} s warm-up then ${read.durationSeconds} s measured, one server under load at a time. The floor is \`bench/bare-server.ts\`: \`node:http\` + \`pg\`, the same ${read.statements} SQL statements (${read.sameSql ? "the product's own statement texts, and the full stack sent exactly these in this run" : "**the full stack's SQL differed in this run**"}), the same checks and ${read.sameResponse ? "byte-identical JSON (checked in this run)" : "**a different response in this run**"}.`,
       "",
     );
     lines.push("| Server | Requests/s | p50 (ms) | p90 (ms) | p99 (ms) | CPU-ms per request | Non-2xx | Errors | Load average after |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const [name, result] of [
-      ["Full stack (Express 5, Apollo Server 5, type-graphql, Prisma 7 + adapter-pg)", read.full],
+      ["Full stack (Express 5, Apollo Server 5, type-graphql; the hot reads through pg, the rest through Prisma 7)", read.full],
       ["Bare node:http + pg", read.bare],
     ] as const) {
       lines.push(
@@ -152,7 +128,7 @@ export function renderReport(results: BenchResults): string {
         `Resident memory of a fresh \`node dist/src/main.js\` serving the read-path query: ${read.memory.afterStartMiB} MiB after start, **${read.memory.after10kMiB} MiB after 10,000 requests**, ${read.memory.after20kMiB} MiB after 20,000 (${read.memory.non2xx} non-2xx).`,
         "",
         ...nonHeapLines((read as ReadPathResult & { nonHeap?: NonHeap }).nonHeap),
-        `No leak: the V8 heap in use after a full collection (same server, in the benchmark process) is ${read.heap.startMiB} MiB warm, ${read.heap.after10kMiB} MiB after 10,000 requests and ${read.heap.after20kMiB} MiB after 20,000. Most of the resident memory is code and the runtime, not data: importing the server's modules alone (the AWS SDK clients, EC2's above all, type-graphql, Apollo, Prisma's query compiler) accounts for most of the start-up figure; RSS then moves with the garbage collector's timing.`,
+        `No leak: the V8 heap in use after a full collection (same server, in the benchmark process) is ${read.heap.startMiB} MiB warm, ${read.heap.after10kMiB} MiB after 10,000 requests and ${read.heap.after20kMiB} MiB after 20,000. What grows is the V8 heap's garbage between major collections (the breakdown below): RSS moves with the garbage collector's timing. The AWS SDK is not loaded here: it loads on the first AWS call.`,
         "",
       );
     }
@@ -225,7 +201,7 @@ export function renderReport(results: BenchResults): string {
     lines.push("Ids go 100 to a call (the `instance-id` filter), so 2,000 instances cost 20 calls. moto evaluates that filter slowly over thousands of instances, which is most of the round's time here.", "");
   }
 
-  lines.push(FIXES);
+  lines.push(FINDINGS);
   if (results.failures.length) {
     lines.push("## Failures in this run", "");
     for (const failure of results.failures) lines.push("```", failure, "```", "");
