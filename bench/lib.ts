@@ -37,9 +37,9 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `node <script>` with extra env; stdout is discarded (it holds the JSON request log). */
-export function startChild(script: string, env: Record<string, string>, args: string[] = []): Child {
-  const child = spawn(process.execPath, [...args, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+/** Starts `node <script>` with extra env; stdout (the JSON request log) is discarded unless `keepStdout`. */
+export function startChild(script: string, env: Record<string, string>, args: string[] = [], options: { keepStdout?: boolean } = {}): Child {
+  const child = spawn(process.execPath, [...args, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", options.keepStdout ? "pipe" : "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

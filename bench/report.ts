@@ -141,7 +141,7 @@ export function renderReport(results: BenchResults): string {
       for (const item of start.imports) lines.push(`| ${item.module} | ${item.ms} | ${item.rssMiB} |`);
       lines.push(
         "",
-        "The rest of a start on an existing database is PostgreSQL's own start, the migration check, pg-boss's queue set-up and the schema build. The EC2 client is the largest single cost in both time and memory; loading the AWS SDK clients on the first AWS call would take it off every start (not done here: every AWS module imports its commands statically).",
+        "The rest of a start on an existing database is PostgreSQL's own start, the migration check, pg-boss's queue set-up and the schema build (the timeline above). The EC2 client would be the largest single cost in both time and memory; it is not in the server's import: the AWS SDK loads on the first AWS call (\`src/aws/sdk.ts\`; a test fails on a static import of it).",
         "",
       );
     }

@@ -2,11 +2,11 @@
 // database (initdb, first start, migrations, first admin) and on an existing one, with the
 // server's own timeline of the existing-database starts (the "listening" log line: each phase's
 // start and end since the process began).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { ADMIN_TOKEN, ENCRYPTION_KEYS, freePort, median, QUICK, ROOT, round, sleep, waitFor200, type Child } from "./lib.js";
+import { ADMIN_TOKEN, ENCRYPTION_KEYS, freePort, median, QUICK, ROOT, round, startChild, waitFor200, type Child } from "./lib.js";
 import type { StartupPhase } from "../src/server/startup-timeline.js";
 
 export interface StartupResult {
@@ -35,25 +35,8 @@ function importCost(specifier: string): { ms: number; rssMiB: number } {
   return { ms: round(median(times), 0), rssMiB: round(median(rss), 0) };
 }
 
-/** lib.ts's startChild, with stdout kept (it holds the log). */
-function startServer(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/main.js")], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    process: child,
-    pid: child.pid!,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
+/** The server, with stdout kept (its log holds the start-up timeline). */
+const startServer = (env: Record<string, string>): Child => startChild(path.join(ROOT, "dist/src/main.js"), env, [], { keepStdout: true });
 
 interface Start {
   ms: number;
