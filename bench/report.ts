@@ -84,7 +84,7 @@ export function renderReport(results: BenchResults): string {
     lines.push("## 2. No N+1", "");
     lines.push(`\`${sql.query}\`, each project with one member, one backend and one run (also asserted in \`npm test\`, test/hardening/n-plus-one.test.ts):`, "");
     lines.push("| Projects | SQL statements |", "|---:|---:|", `| 1 | ${sql.one} |`, `| 100 | ${sql.hundred} |`, "");
-    lines.push(`The query for 100 projects takes ${sql.hundredMs} ms (median of 7, in-process server). The statements: token, its user, the page of projects, members, their users, backends, last runs, their steps.`, "");
+    lines.push(`The query for 100 projects takes ${sql.hundredMs} ms (median of 7, in-process server). The statements: the token with its user, the page of projects, members, their users, backends, last runs, their steps.`, "");
     lines.push(
       `With ${sql.history.runsPerBackend} runs per backend (20 older ones of 6 steps each), \`lastRun { status steps { name } }\` for the 100 backends reads ${sql.history.runRowsRead} run rows and ${sql.history.stepRowsRead} step rows (${sql.history.ms} ms).`,
       "",
