@@ -8,6 +8,8 @@ export const advisoryLockKey = (name: string): bigint => createHash("sha256").up
 /** Runs `work` while holding a session-level PostgreSQL advisory lock on its own connection. */
 export async function withAdvisoryLock<T>(databaseUrl: string, key: number, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A connection lost between statements fails the next one; unheard, the event would crash the process.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [key]);
