@@ -106,6 +106,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
   );
   const audit = new AuditLog(database, logger, { retentionDays: config.AUDIT_RETENTION_DAYS });
+  // What provisioning opens SSH to, and what the reconciler checks the security group against.
+  const sshIngressCidrs = config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim());
   const services = createServices({
     audit,
     reconcilerListeners: reconcilerListeners(audit, metrics, logger),
@@ -118,10 +120,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     launchRetry: { maxWaitMs: config.LAUNCH_RETRY_SECONDS * 1000, initialDelayMs: config.LAUNCH_RETRY_INITIAL_MS },
     database,
     logger,
-    reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()) },
+    reconciliation: { orphanGraceMs: config.ORPHAN_GRACE_SECONDS * 1000, sshIngressCidrs },
   });
   const executor = new RunExecutor(database, services.backends, services.deletion, countingFinishedRuns(metrics, services.publishRun), logger, {
-    sshIngressCidrs: config.SSH_INGRESS_CIDRS.split(",").map((cidr) => cidr.trim()),
+    sshIngressCidrs,
     stepAttempts: config.STEP_ATTEMPTS,
     minRetryDelayMs: 200,
     maxRetryDelayMs: 10_000,
