@@ -3,13 +3,11 @@
 // jobs expire (RUN_JOB_EXPIRE_SECONDS, found by pg-boss maintenance every JOB_MAINTENANCE_SECONDS)
 // and resume them from their current step. Every AWS call is slowed down so the runs overlap and
 // the kill lands in the middle of them. Not timed: how long it takes is the benchmark's business.
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase } from "../support/database.js";
-import { createSeedBackend } from "../support/fixtures.js";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
+import { createSeedBackend, useFaultProxy, useMoto } from "../support/fixtures.js";
 import { GraphQLClient } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { TEST_ADMIN_TOKEN } from "../support/server.js";
 import {
   expectProvisionedOnce,
@@ -29,19 +27,12 @@ const BACKENDS = 6;
 /** Creations AWS refuses to repeat (the name is taken), and how many each run makes. */
 const CREATIONS = { CreatePolicy: 1, CreateRole: 1, CreateInstanceProfile: 1, CreateSecurityGroup: 1, CreateLogGroup: 2 };
 
-let moto: MotoServer;
-let proxy: FaultProxy;
+// One world for the file: moto wiped once, the proxy's rules kept between tests.
+const moto = useMoto({ reset: "once" });
+const proxy = useFaultProxy(moto, { keep: true });
 const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await removeServerBundle();
-});
+afterAll(() => removeServerBundle());
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });

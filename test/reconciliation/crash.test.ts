@@ -4,29 +4,21 @@
 // never hears back; then the process is SIGKILLed. A new server on the same database must leave
 // nothing running untracked: the instance whose record is still live is adopted by the
 // reconciler, and the one whose record has ended is terminated once it is past the grace period.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
+import { useFaultProxy, useMoto } from "../support/fixtures.js";
 import { GraphQLClient } from "../support/graphql-client.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
 import { startTestServer, TEST_ADMIN_TOKEN } from "../support/server.js";
 import { removeServerBundle, startServerProcess, waitUntil } from "../provisioning/harness.js";
 import { withDb } from "../backends/support.js";
 import { backendState, ec2Instances, forwardToMoto, INSTANCE, LAUNCH, provisionedBackend, tagsOf } from "./support.js";
 
 const REGION = "eu-west-1";
-let moto: MotoServer;
-let proxy: FaultProxy;
+// One world for the file: moto wiped once, the proxy's rules kept between tests.
+const moto = useMoto({ reset: "once" });
+const proxy = useFaultProxy(moto, { keep: true });
 
-beforeAll(async () => {
-  moto = await startMoto();
-  await moto.reset();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await removeServerBundle();
-});
+afterAll(() => removeServerBundle());
 
 describe("a server killed between RunInstances and the record update", () => {
   it("leaves nothing running untracked: the instance of a live record is adopted, the one of an ended record terminated", { timeout: 180_000 }, async () => {

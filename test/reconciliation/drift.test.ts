@@ -6,29 +6,22 @@ import { DeleteLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-clo
 import { DescribeSecurityGroupsCommand, RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
 import { DetachRolePolicyCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { createClient } from "graphql-ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DUMMY_KEYS, ec2Client, iamClient } from "../support/moto-iam.js";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { inventory, waitUntil } from "../provisioning/harness.js";
 import { PROVISION, waitForRun } from "../provisioning/support.js";
 import { backendState, launch, provisionedBackend, reconcile, type Finding } from "./support.js";
 
 const REGION = "eu-west-1";
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto();
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0" }, { aws: moto });
 let seq = 0;
 let bucket: string;
 let backendId: string;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0" });
-});
-afterAll(() => t?.close());
 beforeEach(async () => {
-  await moto.reset();
   bucket = `drift-${process.pid % 1000}-${++seq}`;
   ({ backendId } = await provisionedBackend(t.admin, moto.endpoint, bucket, REGION));
   // A freshly provisioned backend has no drift.

@@ -3,27 +3,20 @@
 // the current figure and what the launch would add), including concurrent launches that would each
 // fit alone but not together. Spot prices in moto are fixed at $0.00001/h (moto.md §3.2); moto
 // has no Price List API, so on-demand prices are unknown here.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMoto, type MotoServer } from "../support/moto.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { useMoto, useServer } from "../support/fixtures.js";
 import { newUser, setMember, withDb } from "../backends/support.js";
 import { ec2Instances, launch, provisionedBackend, SET_LIMITS, tagsOf } from "./support.js";
 
 const REGION = "eu-west-1";
 const SPOT_PRICE = 0.00001;
-let moto: MotoServer;
-let t: TestServer;
+const moto = useMoto();
+const t = useServer({ INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0" }, { aws: moto });
 let seq = 0;
 let backendId: string;
 let projectId: string;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  t = await startTestServer({ AWS_ENDPOINT_URL: moto.endpoint, INSTANCE_SYNC_SECONDS: "0", RECONCILE_SECONDS: "0" });
-});
-afterAll(() => t?.close());
 beforeEach(async () => {
-  await moto.reset();
   ({ backendId, projectId } = await provisionedBackend(t.admin, moto.endpoint, `limits-${process.pid % 1000}-${++seq}`, REGION));
 });
 
