@@ -56,7 +56,9 @@ describe("hot reads through pg give what Prisma gives", () => {
   });
 
   afterAll(async () => {
-    process.env.TZ = originalTimeZone;
+    // Assigning undefined would set the string "undefined".
+    if (originalTimeZone === undefined) delete process.env.TZ;
+    else process.env.TZ = originalTimeZone;
     await database?.close();
     await dropDatabase?.();
   });
